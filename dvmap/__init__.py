@@ -1,0 +1,1 @@
+"""DVMap reproducibility kit: WVS-7 to the DVMap corpus, prompts, training and evaluation."""

@@ -1,0 +1,103 @@
+"""Audits of the built corpus: leakage between splits (a build failure), entropy filtering and
+demographic coverage, and counts."""
+from __future__ import annotations
+
+import itertools
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from dvmap.errors import LeakageError
+
+ENTROPY_BIN_EDGES = [0.0, 1e-12, 0.5, 1.0, 1.5, 2.0, 2.5, np.inf]
+
+
+def leakage_report(datasets: Mapping[str, pd.DataFrame], countries: Sequence[Mapping],
+                   questions: Sequence[Mapping]) -> dict:
+    """Counts that must all be zero: shared profiles between any two datasets, training countries in
+    cross_country, training questions in cross_value, unseen countries or questions in the corpus."""
+    train_countries = {c["iso3"] for c in countries if c["role"] == "train"}
+    train_questions = {q["id"] for q in questions if q["role"] == "train"}
+    profiles = {name: set(d["profile_id"]) for name, d in datasets.items()}
+    overlap = {f"{a}__{b}": len(profiles[a] & profiles[b]) for a, b in itertools.combinations(sorted(profiles), 2)}
+    checks = {"profile_overlap": overlap}
+    violations = {k: v for k, v in overlap.items() if v}
+    rules = {
+        "training_countries_in_cross_country": ("cross_country", lambda d: d["country"].isin(train_countries)),
+        "training_questions_in_cross_value": ("cross_value", lambda d: d["q_id"].isin(train_questions)),
+    }
+    for split in ("train", "dev", "test", "cross_demographic"):
+        rules[f"unseen_countries_in_{split}"] = (split, lambda d: ~d["country"].isin(train_countries))
+        rules[f"unseen_questions_in_{split}"] = (split, lambda d: ~d["q_id"].isin(train_questions))
+    for name, (dataset, bad) in rules.items():
+        n = int(bad(datasets[dataset]).sum()) if dataset in datasets else 0
+        checks[name] = n
+        if n:
+            violations[name] = n
+    checks["ok"] = not violations
+    checks["violations"] = violations
+    return checks
+
+
+def assert_no_leakage(report: Mapping) -> None:
+    if not report["ok"]:
+        raise LeakageError(f"leakage between splits: {report['violations']}")
+
+
+def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attribute_names: Sequence[str],
+                     filter_spec: Mapping) -> dict:
+    """Entropy distribution and demographic coverage before vs after the archetype filter."""
+    sizes = respondents.groupby("profile_id").size()
+    shared = respondents["profile_id"].map(sizes) > 1
+    h = archetypes["entropy"].to_numpy()
+    counts, _ = np.histogram(h, bins=ENTROPY_BIN_EDGES)
+    kept = archetypes["kept"].to_numpy()
+    n_answers = int(archetypes["n_respondents"].sum())
+    kept_answers = int(archetypes.loc[kept, "n_respondents"].sum())
+    pair_profiles = archetypes[["profile_id"]].merge(
+        respondents.drop_duplicates("profile_id")[["profile_id", *attribute_names]], on="profile_id")
+    coverage = {}
+    for attr in attribute_names:
+        before = pair_profiles.groupby(attr).size()
+        after = pair_profiles[kept].groupby(attr).size().reindex(before.index, fill_value=0)
+        coverage[attr] = {label: {"pairs_before": int(before[label]), "pairs_after": int(after[label]),
+                                  "retained": round(float(after[label] / before[label]), 6)}
+                          for label in before.index}
+    labels = [f"[{lo:g},{hi:g})" if lo > 0 else ("0" if hi < 1e-6 else f"(0,{hi:g})")
+              for lo, hi in zip(ENTROPY_BIN_EDGES[:-1], ENTROPY_BIN_EDGES[1:])]
+    return {
+        "filter": dict(filter_spec),
+        "respondents": int(len(respondents)),
+        "profiles": int(sizes.size),
+        "respondents_sharing_a_profile": round(float(shared.mean()), 6),
+        "pairs": int(len(archetypes)),
+        "pairs_kept": int(kept.sum()),
+        "pairs_removed_share": round(float(1 - kept.mean()), 6),
+        "answers": n_answers,
+        "answers_in_kept_pairs": kept_answers,
+        "answers_removed_share": round(1 - kept_answers / n_answers, 6),
+        "entropy_histogram": dict(zip(labels, counts.astype(int).tolist())),
+        "entropy_mean_shared_profiles": round(float(h[archetypes["n_respondents"].to_numpy() > 1].mean()), 6)
+        if (archetypes["n_respondents"] > 1).any() else 0.0,
+        "profiles_with_any_kept_pair": {
+            "before": int(archetypes["profile_id"].nunique()),
+            "after": int(archetypes.loc[kept, "profile_id"].nunique())},
+        "coverage": coverage,
+    }
+
+
+def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Mapping]) -> dict:
+    """Samples and profiles per dataset, per country and per question; sampling shortfalls."""
+    out: dict = {"datasets": {}, "sampling_shortfalls": list(shortfalls)}
+    for name, d in datasets.items():
+        out["datasets"][name] = {
+            "samples": int(len(d)),
+            "profiles": int(d["profile_id"].nunique()),
+            "per_country": {k: int(v) for k, v in d.groupby("country", sort=False).size().items()},
+            "per_question": {k: int(v) for k, v in d.groupby("q_id", sort=False).size().items()},
+        }
+    out["benchmark_samples"] = sum(out["datasets"][b]["samples"] for b in ("cross_demographic", "cross_country", "cross_value")
+                                   if b in out["datasets"])
+    out["corpus_samples"] = sum(out["datasets"][s]["samples"] for s in ("train", "dev", "test") if s in out["datasets"])
+    return out

@@ -1,0 +1,63 @@
+"""The released DVMap corpus as a data source: its parquet splits (or Hugging Face arrow folders)
+converted to the kit's sample schema, so they stand in for the built corpus."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from dvmap.archetypes import profile_ids
+from dvmap.errors import SurveyFileError
+from dvmap.splits import QUESTION_COLUMNS, SAMPLE_COLUMNS, with_frequency
+
+RELEASE_COLUMNS = ["Q_id", "Country", "frequency", "Category", "Question", "Options", "answer"]
+
+
+def find_release_split(release_dir: str | Path, dataset: str) -> Path | None:
+    """`{dataset}.parquet` or a `datasets` folder `{dataset}/` inside the release folder."""
+    root = Path(release_dir)
+    for candidate in (root / f"{dataset}.parquet", root / dataset):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_release_split(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if path.is_dir():
+        import datasets
+
+        return datasets.load_from_disk(str(path)).to_pandas()
+    return pd.read_parquet(path)
+
+
+def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], countries: Sequence[Mapping],
+                       file: str) -> pd.DataFrame:
+    """Kit schema from release columns (Q_id, Country, 11 attributes, Question, Options, answer, ...)."""
+    missing = [c for c in [*RELEASE_COLUMNS, *attribute_names] if c not in release.columns]
+    if missing:
+        raise SurveyFileError(file, f"missing release columns {missing}")
+    iso3_of = {c["name"]: c["iso3"] for c in countries}
+    unknown = sorted(set(release["Country"]) - set(iso3_of))
+    if unknown:
+        raise SurveyFileError(file, f"column Country: names not in the countries spec: {unknown[:5]}")
+    out = release.reset_index(drop=True)
+    options = out["Options"].str.split(", ")
+    answer_index = [opts.index(a) if a in opts else -1 for opts, a in zip(options, out["answer"])]
+    if min(answer_index, default=0) < 0:
+        raise SurveyFileError(file, "column answer: some answers are not among their Options")
+    samples = pd.DataFrame({"profile_id": profile_ids(out, attribute_names).to_numpy(), "q_id": out["Q_id"],
+                            "country": out["Country"].map(iso3_of)})
+    # A profile answers a question once in the release; several respondents may share a profile,
+    # so number repeats to keep sample ids unique and stable.
+    base = samples["profile_id"] + "-" + samples["q_id"]
+    repeat = base.groupby(base).cumcount()
+    samples.insert(0, "sample_id", base.where(repeat == 0, base + "-" + repeat.astype(str)))
+    for a in attribute_names:
+        samples[a] = out[a]
+    samples = samples.assign(question=out["Question"], options=options, answer=out["answer"],
+                             answer_index=pd.Series(answer_index, dtype="int64"), category=out["Category"],
+                             n_respondents=pd.Series(1, index=out.index, dtype="int64"), entropy=0.0)
+    samples["frequency"] = with_frequency(samples)
+    return samples[[*SAMPLE_COLUMNS, *attribute_names, *QUESTION_COLUMNS]]

@@ -1,0 +1,186 @@
+"""Load the YAML specs and validate each against its JSON Schema and cross-field rules."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from dvmap.errors import SpecError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_DIR = ROOT / "schemas"
+SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic")
+N_ATTRIBUTES = 11
+
+
+def _stringify_keys(node: Any) -> Any:
+    """YAML reads `1: Male` with an int key; JSON Schema and the kit use string codes."""
+    if isinstance(node, dict):
+        return {str(k): _stringify_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_stringify_keys(v) for v in node]
+    return node
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(path, "", "file not found")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return _stringify_keys(yaml.safe_load(fh))
+    except yaml.YAMLError as exc:
+        raise SpecError(path, "", f"not valid YAML: {exc}") from None
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return "/".join(str(p) for p in error.absolute_path)
+
+
+def validate_against_schema(data: Any, kind: str, file: str | Path) -> None:
+    """Raise SpecError naming the file and key path of the first (most relevant) schema error."""
+    schema = read_yaml(SCHEMA_DIR / f"{kind}.schema.yaml")
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise SpecError(file, _key_path(error), error.message)
+
+
+def _check_bins(bins: list[dict], file, path: str, label_key: str) -> None:
+    """Bins must be ordered and not overlap; only the first may lack a lower bound, the last an upper."""
+    previous_upper = -math.inf
+    for i, b in enumerate(bins):
+        lower, upper = b.get("lower", -math.inf), b.get("upper", math.inf)
+        where = f"{path}/{i}"
+        if lower >= upper:
+            raise SpecError(file, where, f"bin '{b[label_key]}' has lower {lower} >= upper {upper}")
+        if lower < previous_upper:
+            raise SpecError(file, where, f"bin '{b[label_key]}' overlaps the previous bin (lower {lower} < {previous_upper})")
+        previous_upper = upper
+
+
+def _unique(items: list[dict], key: str, file, path: str) -> None:
+    seen: set = set()
+    for i, item in enumerate(items):
+        if item[key] in seen:
+            raise SpecError(file, f"{path}/{i}/{key}", f"duplicate {key} '{item[key]}'")
+        seen.add(item[key])
+
+
+def check_countries(spec: dict, file) -> None:
+    countries = spec["countries"]
+    for key in ("iso3", "iso_numeric", "name"):
+        _unique(countries, key, file, "countries")
+    roles = {c["role"] for c in countries}
+    if "train" not in roles:
+        raise SpecError(file, "countries", "no country has role 'train'")
+
+
+def check_attributes(spec: dict, file) -> None:
+    attrs = spec["attributes"]
+    _unique(attrs, "name", file, "attributes")
+    if len(attrs) != N_ATTRIBUTES:
+        raise SpecError(file, "attributes", f"DVMap profiles have {N_ATTRIBUTES} attributes, found {len(attrs)}")
+    if sum(1 for a in attrs if a.get("from_countries")) != 1:
+        raise SpecError(file, "attributes", "exactly one attribute must have from_countries: true (the country)")
+    for i, a in enumerate(attrs):
+        if "bins" in a:
+            _check_bins(a["bins"], file, f"attributes/{i}/bins", "label")
+
+
+def check_questions(spec: dict, file) -> None:
+    questions = spec["questions"]
+    _unique(questions, "id", file, "questions")
+    ids = {q["id"]: q for q in questions}
+    if not any(q["role"] == "train" for q in questions):
+        raise SpecError(file, "questions", "no question has role 'train'")
+    for i, q in enumerate(questions):
+        options = q["options"]
+        targets = list(q["codes"].values()) if "codes" in q else [b["option"] for b in q["bins"]]
+        key = "codes" if "codes" in q else "bins"
+        for t in targets:
+            if t not in options:
+                raise SpecError(file, f"questions/{i}/{key}", f"'{t}' is not one of the options {options}")
+        unreachable = [o for o in options if o not in targets]
+        if unreachable:
+            raise SpecError(file, f"questions/{i}/{key}", f"options {unreachable} are reached by no code")
+        if key == "bins":
+            _check_bins(q["bins"], file, f"questions/{i}/bins", "option")
+        neighbour = q.get("neighbour")
+        if neighbour is not None:
+            if q["role"] != "cross_value":
+                raise SpecError(file, f"questions/{i}/neighbour", "only cross_value questions have a neighbour")
+            if neighbour not in ids or ids[neighbour]["role"] != "train":
+                raise SpecError(file, f"questions/{i}/neighbour", f"'{neighbour}' is not a training question")
+
+
+def check_splits(spec: dict, file) -> None:
+    total = sum(spec["corpus"]["ratios"].values())
+    if abs(total - 1.0) > 1e-9:
+        raise SpecError(file, "corpus/ratios", f"train + dev + test must sum to 1, got {total:g}")
+
+
+def check_filter(spec: dict, file) -> None:
+    if spec["rule"] != "threshold" and spec.get("max_entropy") is not None:
+        raise SpecError(file, "max_entropy", f"max_entropy is only used with rule 'threshold', not '{spec['rule']}'")
+
+
+def check_prompts(spec: dict, file) -> None:
+    templates = spec["templates"]
+    for i, name in enumerate(spec["exports"]["verl"]["templates"]):
+        if name not in templates:
+            raise SpecError(file, f"exports/verl/templates/{i}", f"unknown template '{name}' (have {sorted(templates)})")
+    for name, t in templates.items():
+        for role in ("user", "system"):
+            if not (ROOT / "templates" / t[role]).is_file():
+                raise SpecError(file, f"templates/{name}/{role}", f"templates/{t[role]} does not exist")
+
+
+CHECKS = {
+    "countries": check_countries,
+    "attributes": check_attributes,
+    "questions": check_questions,
+    "splits": check_splits,
+    "filter": check_filter,
+    "prompts": check_prompts,
+}
+
+
+def load_spec(kind: str, path: str | Path) -> dict:
+    """Read one spec file, validate it (schema, then cross-field rules) and apply schema defaults."""
+    data = read_yaml(path)
+    validate_against_schema(data, kind, path)
+    check = CHECKS.get(kind)
+    if check is not None:
+        check(data, path)
+    if kind == "filter":
+        data = {"max_entropy": None, "min_profile_size": 1, "use_weight": False, **data}
+    return data
+
+
+def load_all(paths: dict[str, str]) -> dict[str, dict]:
+    """Load every spec named in the top-level config, then the checks that span several specs."""
+    specs = {kind: load_spec(kind, paths[kind]) for kind in SPEC_KINDS}
+    check_cross_spec(specs, paths)
+    return specs
+
+
+def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
+    from dvmap.synthetic import check_synthetic_against  # synthetic spec refers to the others
+
+    attrs = specs["attributes"]["attributes"]
+    question_vars = {q["wvs_var"] for q in specs["questions"]["questions"]}
+    for i, a in enumerate(attrs):
+        if a["wvs_var"] in question_vars:
+            raise SpecError(paths["attributes"], f"attributes/{i}/wvs_var",
+                            f"{a['wvs_var']} is also a question variable in {paths['questions']}")
+    check_synthetic_against(specs, paths)
+
+
+def load_config(config: dict) -> dict[str, dict]:
+    """Validate the top-level Snakemake config, then every spec file it names."""
+    validate_against_schema(config, "config", "specs/config.yaml (merged with --config/--configfile)")
+    return load_all(config["specs"])

@@ -1,0 +1,118 @@
+"""Country sampling and profile-disjoint splits: the corpus (train/dev/test) and the three
+generalization benchmarks (cross_demographic, cross_value, cross_country)."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+CORPUS_SPLITS = ("train", "dev", "test")
+BENCHMARKS = ("cross_demographic", "cross_country", "cross_value")
+DATASETS = (*CORPUS_SPLITS, *BENCHMARKS)
+SAMPLE_COLUMNS = ["sample_id", "profile_id", "q_id", "country"]  # then attributes, then QUESTION_COLUMNS
+QUESTION_COLUMNS = ["question", "options", "answer", "answer_index", "frequency", "category",
+                    "n_respondents", "entropy"]
+
+
+def shuffled(ids: Sequence[str], seed: int, country_code: int) -> list[str]:
+    """A permutation of the sorted ids that depends only on the seed and the country."""
+    ordered = sorted(ids)
+    rng = np.random.default_rng([seed, country_code])
+    return [ordered[i] for i in rng.permutation(len(ordered))]
+
+
+def split_sizes(n: int, ratios: Mapping[str, float]) -> dict[str, int]:
+    """Train/dev/test sizes summing to n; dev and test are rounded, train takes the rest."""
+    dev, test = round(n * ratios["dev"]), round(n * ratios["test"])
+    return {"train": n - dev - test, "dev": dev, "test": test}
+
+
+def scaled_requests(available: int, requested: Mapping[str, int]) -> dict[str, int]:
+    """Shrink requested pool sizes in proportion when fewer profiles are available."""
+    total = sum(requested.values())
+    if total <= available:
+        return dict(requested)
+    scaled = {k: int(np.floor(v * available / total)) for k, v in requested.items()}
+    return scaled
+
+
+def assign_pools(archetypes: pd.DataFrame, countries: Sequence[Mapping], questions: Sequence[Mapping],
+                 splits_spec: Mapping) -> tuple[pd.DataFrame, list[dict]]:
+    """Assign sampled profiles to datasets; each profile to at most one (profile-disjoint by construction).
+
+    Returns (profile_id, dataset) rows and a per-country record of requested vs assigned counts.
+    """
+    kept = archetypes[archetypes["kept"]]
+    train_q = {q["id"] for q in questions if q["role"] == "train"}
+    value_q = {q["id"] for q in questions if q["role"] == "cross_value"}
+    with_train_q = kept[kept["q_id"].isin(train_q)].groupby("country")["profile_id"].unique()
+    with_value_q = kept[kept["q_id"].isin(value_q)].groupby("country")["profile_id"].unique()
+    seed = splits_spec["seed"]
+    rows: list[tuple[str, str]] = []
+    shortfalls: list[dict] = []
+
+    for c in countries:
+        iso3 = c["iso3"]
+        eligible = shuffled(with_train_q.get(iso3, []), seed, c["iso_numeric"])
+        if c["role"] == "cross_country":
+            want = {"cross_country": splits_spec["cross_country"]["profiles_per_country"]}
+            got = scaled_requests(len(eligible), want)
+            rows += [(p, "cross_country") for p in eligible[:got["cross_country"]]]
+        else:
+            want = {"corpus": splits_spec["corpus"]["profiles_per_country"],
+                    "cross_demographic": splits_spec["cross_demographic"]["profiles_per_country"]}
+            got = scaled_requests(len(eligible), want)
+            cross_demo, corpus = eligible[:got["cross_demographic"]], eligible[got["cross_demographic"]:][:got["corpus"]]
+            rows += [(p, "cross_demographic") for p in cross_demo]
+            sizes = split_sizes(len(corpus), splits_spec["corpus"]["ratios"])
+            start = 0
+            for split in CORPUS_SPLITS:
+                rows += [(p, split) for p in corpus[start:start + sizes[split]]]
+                start += sizes[split]
+            # cross_value draws from the profiles left over, so it never shares a profile with the rest
+            used = set(cross_demo) | set(corpus)
+            remaining = [p for p in shuffled(with_value_q.get(iso3, []), seed + 1, c["iso_numeric"]) if p not in used]
+            want["cross_value"] = splits_spec["cross_value"]["profiles_per_country"]
+            got["cross_value"] = min(want["cross_value"], len(remaining))
+            rows += [(p, "cross_value") for p in remaining[:got["cross_value"]]]
+        for pool, n in want.items():
+            if got[pool] < n:
+                shortfalls.append({"country": iso3, "pool": pool, "requested": n, "assigned": got[pool]})
+    return pd.DataFrame(rows, columns=["profile_id", "dataset"]), shortfalls
+
+
+def with_frequency(samples: pd.DataFrame) -> pd.Series:
+    """Share of each sample's answer among the dataset's samples of the same (country, question)."""
+    group = samples.groupby(["country", "q_id"])["answer"].transform("size")
+    same = samples.groupby(["country", "q_id", "answer"])["answer"].transform("size")
+    return (same / group).astype(float)
+
+
+def build_datasets(archetypes: pd.DataFrame, profiles: pd.DataFrame, countries: Sequence[Mapping],
+                   questions: Sequence[Mapping], attribute_names: Sequence[str],
+                   splits_spec: Mapping) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """The six datasets, one row per kept (profile, question) sample, in a stable order."""
+    pools, shortfalls = assign_pools(archetypes, countries, questions, splits_spec)
+    role_of_q = {q["id"]: q["role"] for q in questions}
+    q_info = pd.DataFrame([{"q_id": q["id"], "question": q["text"], "options": list(q["options"]),
+                            "category": q["category"], "_q": i} for i, q in enumerate(questions)])
+    country_order = {c["iso3"]: i for i, c in enumerate(countries)}
+    kept = archetypes.loc[archetypes["kept"], ["profile_id", "q_id", "answer", "answer_index",
+                                               "n_respondents", "entropy"]]
+    samples = (kept.merge(pools, on="profile_id")
+               .merge(profiles[["profile_id", "country", *attribute_names]], on="profile_id")
+               .merge(q_info, on="q_id"))
+    wanted_role = np.where(samples["dataset"] == "cross_value", "cross_value", "train")
+    samples = samples[samples["q_id"].map(role_of_q).to_numpy() == wanted_role]
+    datasets = {}
+    for name in DATASETS:
+        d = samples[samples["dataset"] == name].copy()
+        d["_c"] = d["country"].map(country_order)
+        d = d.sort_values(["_c", "profile_id", "_q"]).reset_index(drop=True)
+        d["sample_id"] = d["profile_id"] + "-" + d["q_id"]
+        d["frequency"] = with_frequency(d)
+        d["answer_index"] = d["answer_index"].astype("int64")
+        d["n_respondents"] = d["n_respondents"].astype("int64")
+        datasets[name] = d[[*SAMPLE_COLUMNS, *attribute_names, *QUESTION_COLUMNS]]
+    return datasets, shortfalls

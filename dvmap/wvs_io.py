@@ -1,0 +1,132 @@
+"""Read a WVS-7 survey file (.sav/.dta through pyreadstat, .csv through pandas) into respondents.
+
+Only the needed columns are read. Column names match case-insensitively (Stata files of some
+WVS releases use lower case).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from dvmap import coding
+from dvmap.errors import SurveyFileError
+
+COUNTRY_VAR = "B_COUNTRY"
+WEIGHT_VAR = "W_WEIGHT"
+INTERVIEW_VAR = "D_INTERVIEW"
+READERS = {".sav": pyreadstat.read_sav, ".zsav": pyreadstat.read_sav, ".dta": pyreadstat.read_dta}
+FORMATS = sorted([*READERS, ".csv"])
+
+
+def required_columns(specs: Mapping) -> list[str]:
+    attrs = [a["wvs_var"] for a in specs["attributes"]["attributes"] if not a.get("from_countries")]
+    questions = [q["wvs_var"] for q in specs["questions"]["questions"]]
+    return [COUNTRY_VAR, *attrs, *questions]
+
+
+def _csv_separator(path: Path) -> str:
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _file_columns(path: Path) -> tuple[list[str], dict]:
+    """Column names and value labels of the file, without reading its data."""
+    suffix = path.suffix.lower()
+    if suffix in READERS:
+        try:
+            _, meta = READERS[suffix](str(path), metadataonly=True)
+        except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
+            raise SurveyFileError(path, f"cannot be read as {suffix}: {exc}") from None
+        return list(meta.column_names), dict(meta.variable_value_labels)
+    header = pd.read_csv(path, nrows=0, sep=_csv_separator(path))
+    return list(header.columns), {}
+
+
+def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame, dict]:
+    """The needed columns of a survey file (renamed to their spec names) and the file's value labels.
+
+    Errors name the file and the missing columns before any data is read.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise SurveyFileError(path, f"unsupported format '{suffix}' (use one of {', '.join(FORMATS)})")
+    if not path.is_file():
+        raise SurveyFileError(path, "file not found")
+    columns, value_labels = _file_columns(path)
+    by_lower = {c.lower(): c for c in columns}
+    needed = required_columns(specs)
+    missing = [c for c in needed if c.lower() not in by_lower]
+    if missing:
+        raise SurveyFileError(path, f"missing required columns {missing}")
+    optional = [c for c in (WEIGHT_VAR, INTERVIEW_VAR) if c.lower() in by_lower]
+    wanted = {by_lower[c.lower()]: c for c in [*needed, *optional]}
+    if suffix in READERS:
+        df, _ = READERS[suffix](str(path), usecols=list(wanted), apply_value_formats=False)
+    else:
+        df = pd.read_csv(path, usecols=list(wanted), sep=_csv_separator(path))
+        for col in df.columns:
+            if col != by_lower.get(INTERVIEW_VAR.lower()) and not pd.api.types.is_numeric_dtype(df[col]):
+                raise SurveyFileError(path, f"column {col}: expected numeric WVS codes, found text such as "
+                                            f"{df[col].dropna().astype(str).head(3).tolist()}")
+    labels = {wanted[k]: {int(c): str(v) for c, v in lab.items()} for k, lab in value_labels.items() if k in wanted}
+    return df.rename(columns=wanted), labels
+
+
+def respondents_from_columns(raw: pd.DataFrame, specs: Mapping, file: str,
+                             value_labels: Mapping[str, Mapping[int, str]] | None = None) -> pd.DataFrame:
+    """One row per respondent of a configured country: id, country, 11 attribute labels, weight, answers."""
+    value_labels = value_labels or {}
+    countries = specs["countries"]["countries"]
+    by_numeric = {c["iso_numeric"]: c for c in countries}
+    country_codes = raw[COUNTRY_VAR].to_numpy(dtype=float)
+    present = set(np.unique(country_codes[~np.isnan(country_codes)]).astype(int).tolist())
+    absent = [f"{c['iso3']} ({c['iso_numeric']})" for c in countries if c["iso_numeric"] not in present]
+    if absent:
+        raise SurveyFileError(file, f"column {COUNTRY_VAR}: configured countries not in the file: {', '.join(absent)}")
+    rows = raw[np.isin(country_codes, list(by_numeric))].reset_index(drop=True)
+    numeric = rows[COUNTRY_VAR].astype(int)
+
+    if INTERVIEW_VAR in rows:
+        ids = rows[INTERVIEW_VAR].astype("int64").astype(str)
+        dup = ids[ids.duplicated()]
+        if len(dup):
+            raise SurveyFileError(file, f"column {INTERVIEW_VAR}: duplicate interview ids {dup.head(5).tolist()}")
+    else:  # no interview id: the row position within the configured countries is stable for a given file
+        ids = pd.Series([f"r{i}" for i in range(len(rows))])
+    out = {"respondent_id": ids.to_numpy(), "country": numeric.map(lambda n: by_numeric[n]["iso3"]).to_numpy()}
+
+    not_answered = specs["attributes"]["not_answered"]
+    for attr in specs["attributes"]["attributes"]:
+        if attr.get("from_countries"):
+            out[attr["name"]] = numeric.map(lambda n: by_numeric[n]["name"]).to_numpy()
+        else:
+            out[attr["name"]] = coding.attribute_labels(rows[attr["wvs_var"]], attr, not_answered, file,
+                                                        value_labels.get(attr["wvs_var"])).to_numpy()
+    if WEIGHT_VAR in rows:
+        weight = rows[WEIGHT_VAR].to_numpy(dtype=float)
+        if np.isnan(weight).any() or (weight < 0).any():
+            raise SurveyFileError(file, f"column {WEIGHT_VAR}: missing or negative weights")
+    else:
+        weight = np.ones(len(rows))
+    out["weight"] = weight
+    for q in specs["questions"]["questions"]:
+        out[q["id"]] = coding.answer_options(rows[q["wvs_var"]], q, file).to_numpy()
+    return pd.DataFrame(out)
+
+
+def read_respondents(path: str | Path, specs: Mapping) -> pd.DataFrame:
+    """Read and code a WVS-7 file: the `results/data/respondents.parquet` table."""
+    raw, value_labels = read_survey_columns(path, specs)
+    if specs["filter"]["use_weight"] and WEIGHT_VAR not in raw:
+        raise SurveyFileError(path, f"filter spec sets use_weight but the file has no {WEIGHT_VAR} column")
+    return respondents_from_columns(raw, specs, str(path), value_labels)
