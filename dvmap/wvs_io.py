@@ -51,10 +51,10 @@ def _file_columns(path: Path) -> tuple[list[str], dict]:
     return list(header.columns), {}
 
 
-def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame, dict]:
-    """The needed columns of a survey file (renamed to their spec names) and the file's value labels.
+def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict]:
+    """Check format, existence and required columns from the file's header alone.
 
-    Errors name the file and the missing columns before any data is read.
+    Returns the file's column names and value labels. Cheap: run before any job starts.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -63,11 +63,22 @@ def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame,
     if not path.is_file():
         raise SurveyFileError(path, "file not found")
     columns, value_labels = _file_columns(path)
-    by_lower = {c.lower(): c for c in columns}
-    needed = required_columns(specs)
-    missing = [c for c in needed if c.lower() not in by_lower]
+    by_lower = {c.lower() for c in columns}
+    missing = [c for c in required_columns(specs) if c.lower() not in by_lower]
     if missing:
         raise SurveyFileError(path, f"missing required columns {missing}")
+    if specs["filter"]["use_weight"] and WEIGHT_VAR.lower() not in by_lower:
+        raise SurveyFileError(path, f"the filter spec sets use_weight but the file has no {WEIGHT_VAR} column")
+    return columns, value_labels
+
+
+def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame, dict]:
+    """The needed columns of a survey file (renamed to their spec names) and the file's value labels."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    columns, value_labels = check_survey_file(path, specs)
+    by_lower = {c.lower(): c for c in columns}
+    needed = required_columns(specs)
     optional = [c for c in (WEIGHT_VAR, INTERVIEW_VAR) if c.lower() in by_lower]
     wanted = {by_lower[c.lower()]: c for c in [*needed, *optional]}
     if suffix in READERS:
@@ -127,6 +138,4 @@ def respondents_from_columns(raw: pd.DataFrame, specs: Mapping, file: str,
 def read_respondents(path: str | Path, specs: Mapping) -> pd.DataFrame:
     """Read and code a WVS-7 file: the `results/data/respondents.parquet` table."""
     raw, value_labels = read_survey_columns(path, specs)
-    if specs["filter"]["use_weight"] and WEIGHT_VAR not in raw:
-        raise SurveyFileError(path, f"filter spec sets use_weight but the file has no {WEIGHT_VAR} column")
     return respondents_from_columns(raw, specs, str(path), value_labels)

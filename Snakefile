@@ -1,0 +1,19 @@
+# DVMap reproducibility kit: specs + a WVS-7 file (or the embedded synthetic one) -> corpus,
+# benchmarks, prompts and exports. See README.md; the file contracts are in rules/*.smk.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "specs/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/prompts.smk"
+
+
+rule all:
+    input:
+        get_data_targets(),
+    default_target: True

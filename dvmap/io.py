@@ -1,0 +1,54 @@
+"""Small file helpers shared by the stages: deterministic JSON and parquet, logging to a file."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from dvmap.errors import DVMapError
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    """Write without the index; the same frame always gives the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+@contextmanager
+def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
+    """Log to `log_path` (and stderr); a DVMapError ends the process with its one-line message."""
+    logger = logging.getLogger("dvmap")
+    logger.setLevel(logging.INFO)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+    for h in handlers:
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(h)
+    try:
+        yield logger
+    except DVMapError as error:
+        logger.error("%s", error)
+        raise SystemExit(f"ERROR: {error}") from None
+    finally:
+        for h in handlers:
+            logger.removeHandler(h)
+            h.close()

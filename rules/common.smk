@@ -1,0 +1,88 @@
+# Config validation and input functions. Every spec is validated (JSON Schema, then cross-field
+# checks) when the DAG is built, so a bad spec stops the run before any job.
+import sys
+
+from dvmap.errors import DVMapError
+from dvmap.specs import load_config
+from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
+from dvmap.release import find_release_split
+from dvmap.wvs_io import check_survey_file
+
+try:
+    SPECS = load_config(config)
+    if config["data_source"] == "wvs" and config["survey_file"] is not None:
+        check_survey_file(config["survey_file"], SPECS)
+    if config["data_source"] == "release" and not config["release_dir"]:
+        raise DVMapError("specs/config.yaml: release_dir: data_source 'release' needs release_dir")
+except DVMapError as error:
+    sys.exit(f"DVMap configuration error: {error}")
+
+def _available_datasets():
+    if config["data_source"] == "wvs":
+        return list(DATASETS)
+    found = [d for d in DATASETS if find_release_split(config["release_dir"], d)]
+    if not found:
+        sys.exit(f"DVMap configuration error: release_dir {config['release_dir']}: no release split found "
+                 f"(expected {{dataset}}.parquet or a datasets folder {{dataset}}/ for {', '.join(DATASETS)})")
+    return found
+
+
+AVAILABLE_DATASETS = _available_datasets()
+ATTRIBUTE_NAMES = [a["name"] for a in SPECS["attributes"]["attributes"]]
+TEMPLATES = SPECS["prompts"]["templates"]
+VERL_TEMPLATES = SPECS["prompts"]["exports"]["verl"]["templates"]
+SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    template="|".join(TEMPLATES),
+    corpus_split="|".join(CORPUS_SPLITS),
+    benchmark="|".join(BENCHMARKS),
+
+
+def dataset_path(dataset):
+    folder = "corpus" if dataset in CORPUS_SPLITS else "benchmarks"
+    return f"results/{folder}/{dataset}.parquet"
+
+
+def get_survey_file(wildcards=None):
+    return config["survey_file"] or SYNTHETIC_SURVEY
+
+
+def get_dataset(wildcards):
+    return dataset_path(wildcards.dataset)
+
+
+def get_all_datasets(wildcards=None):
+    return [dataset_path(d) for d in AVAILABLE_DATASETS]
+
+
+def get_release_split(wildcards):
+    return str(find_release_split(config["release_dir"], wildcards.dataset))
+
+
+def get_sampling_record(wildcards=None):
+    return ["results/data/sampling.json"] if config["data_source"] == "wvs" else []
+
+
+def get_template_files(wildcards):
+    t = TEMPLATES[wildcards.template]
+    return [f"templates/{t['user']}", f"templates/{t['system']}"]
+
+
+def get_data_targets():
+    audits = ["results/audit/leakage.json", "results/audit/counts.json"]
+    if config["data_source"] == "wvs":
+        audits.append("results/audit/filtering.json")
+    return [
+        *get_all_datasets(),
+        *audits,
+        *expand("results/prompts/{template}/{dataset}.parquet", template=TEMPLATES, dataset=AVAILABLE_DATASETS),
+        *expand("results/verl/{template}/{dataset}.parquet", template=VERL_TEMPLATES, dataset=AVAILABLE_DATASETS),
+        *expand("results/hf/{dataset}", dataset=AVAILABLE_DATASETS),
+    ]
+
+
+def get_template_spec(wildcards):
+    return TEMPLATES[wildcards.template]

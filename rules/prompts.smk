@@ -1,0 +1,47 @@
+# Prompts per template and dataset, and the exports other tools read (verl, Hugging Face datasets).
+# Every rule here waits for the leakage audit: a leaking corpus never reaches training.
+
+
+rule prompts:
+    """Render one template over one dataset: sample_id, system, prompt."""
+    input:
+        dataset=get_dataset,
+        templates=get_template_files,
+        leakage="results/audit/leakage.json",
+    output:
+        "results/prompts/{template}/{dataset}.parquet",
+    params:
+        template=get_template_spec,
+        attribute_names=ATTRIBUTE_NAMES,
+    log:
+        "logs/prompts/{template}_{dataset}.log",
+    script:
+        "../scripts/prompts.py"
+
+
+rule export_verl:
+    """verl's RL parquet schema: data_source, chat prompt, ability, reward_model, extra_info."""
+    input:
+        dataset=get_dataset,
+        prompts="results/prompts/{template}/{dataset}.parquet",
+    output:
+        "results/verl/{template}/{dataset}.parquet",
+    params:
+        verl=SPECS["prompts"]["exports"]["verl"],
+    log:
+        "logs/export_verl/{template}_{dataset}.log",
+    script:
+        "../scripts/export_verl.py"
+
+
+rule export_hf:
+    """A Hugging Face `datasets` folder per dataset (samples plus the structured-CoT prompts)."""
+    input:
+        dataset=get_dataset,
+        prompts="results/prompts/structured_cot/{dataset}.parquet",
+    output:
+        directory("results/hf/{dataset}"),
+    log:
+        "logs/export_hf/{dataset}.log",
+    script:
+        "../scripts/export_hf.py"
