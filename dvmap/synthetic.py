@@ -145,10 +145,21 @@ class _Generator:
             z[(people[s["attribute"]] == s["label"]).to_numpy(), q_index[s["question"]]] += s["shift"]
         profile_key = pd.Series(iso3).str.cat(people.astype(str).agg("\x1f".join, axis=1), sep="\x1f")
         codes, uniques = pd.factorize(profile_key, sort=True)
-        u = self.rng.standard_normal((len(uniques), len(self.questions)))
+        u = self.correlate_neighbours(self.rng.standard_normal((len(uniques), len(self.questions))))
+        e = self.correlate_neighbours(self.rng.standard_normal((n, len(self.questions))))
         z += self.syn["latent"]["profile_noise"] * u[codes]
-        z += self.syn["latent"]["individual_noise"] * self.rng.standard_normal((n, len(self.questions)))
+        z += self.syn["latent"]["individual_noise"] * e
         return z
+
+    def correlate_neighbours(self, noise: np.ndarray) -> np.ndarray:
+        """Noise of a cross-value question correlates with its training neighbour's (rho from the spec),
+        so the unseen question shares more than the two axes with the question it resembles."""
+        rho = self.syn["latent"]["neighbour_correlation"]
+        column = {q["id"]: j for j, q in enumerate(self.questions)}
+        for j, q in enumerate(self.questions):
+            if q.get("neighbour") in column:
+                noise[:, j] = rho * noise[:, column[q["neighbour"]]] + np.sqrt(1 - rho**2) * noise[:, j]
+        return noise
 
     @staticmethod
     def cut(z: np.ndarray, shares: np.ndarray) -> np.ndarray:

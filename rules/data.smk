@@ -19,6 +19,8 @@ rule synthetic_survey:
         "logs/synthetic_survey.log",
     benchmark:
         "benchmarks/synthetic_survey.tsv"
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/synthetic_survey.py"
 
@@ -40,6 +42,8 @@ if config["data_source"] == "wvs":
             "logs/read_survey.log",
         benchmark:
             "benchmarks/read_survey.tsv"
+        conda:
+            "../envs/data.yaml"
         script:
             "../scripts/read_survey.py"
 
@@ -54,6 +58,8 @@ if config["data_source"] == "wvs":
             filter=SPECS["filter"],
         log:
             "logs/archetypes.log",
+        conda:
+            "../envs/data.yaml"
         script:
             "../scripts/archetypes.py"
 
@@ -72,6 +78,8 @@ if config["data_source"] == "wvs":
             splits=SPECS["splits"],
         log:
             "logs/splits.log",
+        conda:
+            "../envs/data.yaml"
         script:
             "../scripts/splits.py"
 
@@ -87,6 +95,8 @@ if config["data_source"] == "wvs":
             filter=SPECS["filter"],
         log:
             "logs/audit_filtering.log",
+        conda:
+            "../envs/data.yaml"
         script:
             "../scripts/audit_filtering.py"
 
@@ -105,6 +115,8 @@ else:
             attribute_names=ATTRIBUTE_NAMES,
         log:
             "logs/import_release/{folder}_{dataset}.log",
+        conda:
+            "../envs/data.yaml"
         script:
             "../scripts/import_release.py"
 
@@ -120,6 +132,8 @@ rule audit_leakage:
         questions=SPECS["questions"]["questions"],
     log:
         "logs/audit_leakage.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/audit_leakage.py"
 
@@ -133,5 +147,7 @@ rule audit_counts:
         "results/audit/counts.json",
     log:
         "logs/audit_counts.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/audit_counts.py"

@@ -15,6 +15,8 @@ rule prompts:
         attribute_names=ATTRIBUTE_NAMES,
     log:
         "logs/prompts/{template}_{dataset}.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/prompts.py"
 
@@ -30,6 +32,8 @@ rule export_verl:
         verl=SPECS["prompts"]["exports"]["verl"],
     log:
         "logs/export_verl/{template}_{dataset}.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/export_verl.py"
 
@@ -43,5 +47,7 @@ rule export_hf:
         directory("results/hf/{dataset}"),
     log:
         "logs/export_hf/{dataset}.log",
+    conda:
+        "../envs/data.yaml"
     script:
         "../scripts/export_hf.py"

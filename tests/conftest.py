@@ -1,0 +1,84 @@
+"""Shared fixtures: the default specs, the shared reference files (skipped when absent), and a
+copy of the workflow in a temporary folder for DAG tests."""
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dvmap.specs import ROOT, load_config, read_yaml
+
+SHARED = ROOT.parent / "shared" / "reference"
+RELEASE_DEV = SHARED / "dvmap_release" / "dev.parquet"
+WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "specs", "schemas", "templates", "profiles", "envs"]
+
+
+@pytest.fixture(scope="session")
+def config() -> dict:
+    return yaml.safe_load((ROOT / "specs/config.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def _specs(config) -> dict:
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # spec paths are relative to the workflow root
+    try:
+        return load_config(config)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.fixture
+def specs(_specs) -> dict:
+    return copy.deepcopy(_specs)
+
+
+@pytest.fixture(scope="session")
+def attribute_names(_specs) -> list[str]:
+    return [a["name"] for a in _specs["attributes"]["attributes"]]
+
+
+@pytest.fixture(scope="session")
+def calibration(_specs) -> dict:
+    return read_yaml(ROOT / _specs["synthetic"]["calibration"])
+
+
+@pytest.fixture(scope="session")
+def release_dev():
+    if not RELEASE_DEV.is_file():
+        pytest.skip(f"{RELEASE_DEV} is absent: the release reference is only in the developers' shared/ folder")
+    import pandas as pd
+
+    return pd.read_parquet(RELEASE_DEV)
+
+
+def copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def workflow(tmp_path) -> Path:
+    """A fresh copy of the workflow, so DAG tests never touch the user's results/."""
+    return copy_workflow(tmp_path / "wf")
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc

@@ -1,0 +1,168 @@
+"""The Snakemake DAG: lint, the demo build end to end, determinism, reruns after spec edits,
+bad input stopping the run before any job, leakage failing the build, the release as source."""
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import RELEASE_DEV, copy_workflow, snakemake
+from dvmap.splits import DATASETS
+
+pytestmark = pytest.mark.slow
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((root / "results").rglob("*")) if p.is_file()}
+
+
+def planned_rules(proc) -> set[str]:
+    """Rule names of the jobs a dry run would execute (from its job-stats table)."""
+    table = proc.stdout.split("Job stats:")[1].split("total")[0] if "Job stats:" in proc.stdout else ""
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.M)} - {"job"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The demo workflow built once from the embedded synthetic file."""
+    wf = copy_workflow(tmp_path_factory.mktemp("built"))
+    snakemake(wf)
+    return wf
+
+
+def test_lint_is_clean(workflow):
+    proc = snakemake(workflow, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_demo_build_outputs(built):
+    counts = json.loads((built / "results/audit/counts.json").read_text())
+    for name in DATASETS:
+        assert counts["datasets"][name]["samples"] > 0, name
+    leakage = json.loads((built / "results/audit/leakage.json").read_text())
+    assert leakage["ok"] and all(v == 0 for v in leakage["profile_overlap"].values())
+    filtering = json.loads((built / "results/audit/filtering.json").read_text())
+    assert 0 < filtering["answers_removed_share"] < 0.5
+    for template in ("structured_cot", "free_reasoning", "no_reasoning"):
+        prompts = pd.read_parquet(built / f"results/prompts/{template}/cross_demographic.parquet")
+        assert len(prompts) == counts["datasets"]["cross_demographic"]["samples"]
+    verl = pd.read_parquet(built / "results/verl/structured_cot/train.parquet")
+    assert list(verl.columns) == ["data_source", "prompt", "ability", "reward_model", "extra_info"]
+    assert (built / "results/hf/cross_value/dataset_info.json").is_file()
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    again = copy_workflow(tmp_path / "again")
+    snakemake(again)
+    first, second = digests(built), digests(again)
+    assert first.keys() == second.keys() and len(first) > 40
+    assert {k for k in first if first[k] != second[k]} == set()
+
+
+def test_users_csv_file_gives_the_same_corpus(built, tmp_path):
+    import pyreadstat
+
+    frame, _ = pyreadstat.read_sav(str(built / "results/synthetic/wvs7_synthetic_demo.sav"))
+    frame.to_csv(tmp_path / "my_wvs7.csv", index=False)
+    wf = copy_workflow(tmp_path / "csv")
+    snakemake(wf, "results/corpus/train.parquet", "results/audit/leakage.json", "--config",
+              f"survey_file={tmp_path / 'my_wvs7.csv'}")
+    assert not (wf / "results/synthetic").exists()  # the synthetic file is not built for a real file
+    for name in ("corpus/train.parquet", "benchmarks/cross_demographic.parquet"):
+        a, b = (built / "results" / name).read_bytes(), (wf / "results" / name).read_bytes()
+        assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), name
+
+
+@pytest.mark.parametrize("edit,reruns,untouched", [
+    (("filter.yaml", "rule: strict", "rule: majority"), {"archetypes", "splits", "audit_filtering", "prompts"},
+     {"synthetic_survey", "read_survey"}),
+    (("splits_demo.yaml", "seed: 42", "seed: 7"), {"splits", "audit_leakage", "prompts", "export_verl"},
+     {"synthetic_survey", "read_survey", "archetypes", "audit_filtering"}),
+    (("synthetic.yaml", "profile_noise: 0.9", "profile_noise: 0.8"), {"synthetic_survey", "read_survey", "splits"}, set()),
+])
+def test_spec_edit_reruns_only_affected_jobs(built, tmp_path, edit, reruns, untouched):
+    wf = tmp_path / "edit"
+    import shutil
+
+    shutil.copytree(built, wf, symlinks=True)
+    path = wf / "specs" / edit[0]
+    assert edit[1] in path.read_text()
+    path.write_text(path.read_text().replace(edit[1], edit[2]))
+    planned = planned_rules(snakemake(wf, "-n"))
+    assert reruns <= planned, planned
+    assert not (untouched & planned), planned
+
+
+def test_nothing_to_do_after_a_build(built):
+    assert "Nothing to be done" in "".join(snakemake(built, "-n").__dict__[k] for k in ("stdout", "stderr"))
+
+
+def test_bad_spec_stops_before_any_job(workflow):
+    bad = workflow / "specs/filter_bad.yaml"
+    bad.write_text("rule: strictest\n")
+    proc = snakemake(workflow, "--config", "specs={'filter': 'specs/filter_bad.yaml'}", check=False)
+    assert proc.returncode != 0
+    assert "specs/filter_bad.yaml: rule: 'strictest' is not one of" in proc.stdout + proc.stderr
+    assert not (workflow / "results").exists()
+
+
+def test_bad_survey_file_stops_before_any_job(workflow, tmp_path):
+    (tmp_path / "wvs.csv").write_text("B_COUNTRY,Q260\n840,1\n")
+    proc = snakemake(workflow, "--config", f"survey_file={tmp_path / 'wvs.csv'}", check=False)
+    assert proc.returncode != 0
+    assert "wvs.csv: missing required columns ['Q273'" in proc.stdout + proc.stderr
+    assert not (workflow / "results").exists()
+
+
+def test_leakage_fails_the_build(built, tmp_path):
+    import shutil
+
+    wf = tmp_path / "leak"
+    shutil.copytree(built, wf, symlinks=True)
+    bench = wf / "results/benchmarks/cross_demographic.parquet"
+    train = pd.read_parquet(wf / "results/corpus/train.parquet")
+    pd.concat([pd.read_parquet(bench), train.head(2)]).to_parquet(bench, index=False)
+    proc = snakemake(wf, "results/audit/leakage.json", "--forcerun", "audit_leakage", check=False)
+    assert proc.returncode != 0
+    assert "leakage between splits" in proc.stdout + proc.stderr
+    assert not (wf / "results/audit/leakage.json").exists()
+
+
+def release_frame(samples: pd.DataFrame, attribute_names) -> pd.DataFrame:
+    """Our samples in the released corpus's column layout."""
+    return pd.DataFrame({"Q_id": samples["q_id"], **{a: samples[a] for a in attribute_names},
+                         "frequency": samples["frequency"], "Category": samples["category"],
+                         "Question": samples["question"], "prompt": "", "Options": samples["options"].map(", ".join),
+                         "answer": samples["answer"], "data_source": "wvs"})
+
+
+def test_release_as_data_source(built, tmp_path, attribute_names):
+    release = tmp_path / "release"
+    release.mkdir()
+    for name, folder in (("train", "corpus"), ("test", "corpus"), ("cross_demographic", "benchmarks")):
+        release_frame(pd.read_parquet(built / f"results/{folder}/{name}.parquet"), attribute_names).to_parquet(
+            release / f"{name}.parquet", index=False)
+    wf = copy_workflow(tmp_path / "rel")
+    snakemake(wf, "--config", "data_source=release", f"release_dir={release}")
+    ours = pd.read_parquet(built / "results/benchmarks/cross_demographic.parquet")
+    theirs = pd.read_parquet(wf / "results/benchmarks/cross_demographic.parquet")
+    assert theirs["profile_id"].tolist() == ours["profile_id"].tolist()
+    assert theirs["frequency"].tolist() == pytest.approx(ours["frequency"].tolist())
+    assert json.loads((wf / "results/audit/leakage.json").read_text())["ok"]
+    assert not (wf / "results/corpus/dev.parquet").exists()  # only the splits the release folder has
+
+
+def test_release_dev_split_through_the_dag(tmp_path, workflow):
+    if not RELEASE_DEV.is_file():
+        pytest.skip(f"{RELEASE_DEV} is absent (developers' shared/ folder only)")
+    release = tmp_path / "release"
+    release.mkdir()
+    (release / "dev.parquet").symlink_to(RELEASE_DEV)
+    snakemake(workflow, "results/prompts/structured_cot/dev.parquet", "--config", "data_source=release",
+              f"release_dir={release}")
+    ours = pd.read_parquet(workflow / "results/prompts/structured_cot/dev.parquet")
+    assert ours["prompt"].tolist() == pd.read_parquet(RELEASE_DEV)["prompt"].tolist()

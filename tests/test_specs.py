@@ -1,0 +1,140 @@
+"""Every malformed spec gives a SpecError naming the spec file and the key path."""
+import copy
+
+import pytest
+import yaml
+
+from dvmap.errors import SpecError
+from dvmap.specs import ROOT, SPEC_KINDS, load_all, load_spec, read_yaml
+
+DEFAULT_PATHS = {k: str(ROOT / v) for k, v in yaml.safe_load((ROOT / "specs/config.yaml").read_text())["specs"].items()}
+
+
+def test_default_specs_load(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    specs = load_all(DEFAULT_PATHS)
+    assert set(specs) == set(SPEC_KINDS)
+    assert len(specs["attributes"]["attributes"]) == 11
+    roles = [c["role"] for c in specs["countries"]["countries"]]
+    assert roles.count("train") == 10 and roles.count("cross_country") == 8
+    qroles = [q["role"] for q in specs["questions"]["questions"]]
+    assert qroles.count("train") == 16 and qroles.count("cross_value") == 7
+
+
+def test_filter_defaults_applied(tmp_path):
+    path = tmp_path / "filter.yaml"
+    path.write_text("rule: majority\n")
+    assert load_spec("filter", path) == {"max_entropy": None, "min_profile_size": 1, "use_weight": False, "rule": "majority"}
+
+
+def mutate(kind, change):
+    data = copy.deepcopy(read_yaml(DEFAULT_PATHS[kind]))
+    change(data)
+    return data
+
+
+def set_in(path, value):
+    def change(d):
+        node = d
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+def delete(path):
+    def change(d):
+        node = d
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+    return change
+
+
+CASES = [
+    # (kind, mutation, expected key path, expected message part)
+    ("countries", set_in(["countries", 0, "iso3"], "usa"), "countries/0/iso3", "does not match"),
+    ("countries", set_in(["countries", 1, "role"], "test"), "countries/1/role", "is not one of"),
+    ("countries", set_in(["countries", 2, "iso_numeric"], 840), "countries/2/iso_numeric", "duplicate iso_numeric"),
+    ("countries", delete(["countries", 0, "quadrant"]), "countries/0", "'quadrant' is a required property"),
+    ("countries", set_in(["countries", 0, "colour"], "red"), "countries/0", "Additional properties"),
+    ("attributes", set_in(["attributes", 8, "bins", 1, "lower"], 10), "attributes/8/bins/1", "overlaps"),
+    ("attributes", set_in(["attributes", 1, "labels"], {"one": "Male"}), "attributes/1/labels", "does not match"),
+    ("attributes", lambda d: d["attributes"].pop(), "attributes", "11 attributes"),
+    ("attributes", set_in(["attributes", 2, "name"], "Gender"), "attributes/2/name", "duplicate name"),
+    ("questions", set_in(["questions", 0, "codes", "4"], "Not important at all"), "questions/0/codes", "is not one of the options"),
+    ("questions", lambda d: d["questions"][0]["codes"].pop("4"), "questions/0/codes", "reached by no code"),
+    ("questions", set_in(["questions", 16, "neighbour"], "Q999"), "questions/16/neighbour", "not a training question"),
+    ("questions", set_in(["questions", 3, "role"], "holdout"), "questions/3/role", "is not one of"),
+    ("questions", set_in(["questions", 10, "bins", 2, "upper"], 3), "questions/10/bins/2", "lower 8 >= upper 3"),
+    ("questions", set_in(["questions", 1, "options"], ["Yes, always", "No"]), "questions/1/options/0", "should not be valid"),
+    ("splits", set_in(["corpus", "ratios", "dev"], 0.5), "corpus/ratios", "must sum to 1"),
+    ("splits", set_in(["seed"], "forty-two"), "seed", "is not of type 'integer'"),
+    ("splits", set_in(["cross_country", "profiles_per_country"], -3), "cross_country/profiles_per_country", "less than the minimum"),
+    ("filter", set_in(["rule"], "strictest"), "rule", "is not one of"),
+    ("filter", set_in(["rule"], "threshold"), "max_entropy", "is not of type 'number'"),
+    ("filter", set_in(["max_entropy"], 0.5), "max_entropy", "only used with rule 'threshold'"),
+    ("prompts", set_in(["templates", "structured_cot", "user"], "missing.j2"), "templates/structured_cot/user", "does not exist"),
+    ("prompts", set_in(["exports", "verl", "templates"], ["nope"]), "exports/verl/templates/0", "unknown template"),
+]
+
+
+@pytest.mark.parametrize("kind,change,key_path,message", CASES, ids=[f"{c[0]}:{c[2]}" for c in CASES])
+def test_malformed_spec_names_file_and_key(tmp_path, kind, change, key_path, message):
+    path = tmp_path / f"bad_{kind}.yaml"
+    path.write_text(yaml.safe_dump(mutate(kind, change), allow_unicode=True))
+    with pytest.raises(SpecError) as err:
+        load_spec(kind, path)
+    assert err.value.file == str(path)
+    assert err.value.key_path == key_path
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+
+
+SYNTHETIC_CASES = [
+    (delete(["positions", "NGA"]), "positions", "no position for country NGA"),
+    (delete(["loadings", "Q8"]), "loadings", "no loadings for question Q8"),
+    (set_in(["shifts", "Religion", "Pastafarian"], [0.1, 0.1]), "shifts/Religion/Pastafarian", "is not a label of Religion"),
+    (set_in(["attribute_overrides", "NGA", "Common Language", "Klingon"], 0.1),
+     "attribute_overrides/NGA/Common Language/Klingon", "is not a label"),
+    (set_in(["calibration"], "specs/nope.yaml"), "calibration", "not found"),
+    (set_in(["profiles", "share_probability"], 1.5), "profiles/share_probability", "greater than the maximum"),
+]
+
+
+@pytest.mark.parametrize("change,key_path,message", SYNTHETIC_CASES, ids=[c[1] for c in SYNTHETIC_CASES])
+def test_malformed_synthetic_spec(tmp_path, monkeypatch, change, key_path, message):
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "synthetic.yaml"
+    path.write_text(yaml.safe_dump(mutate("synthetic", change), allow_unicode=True))
+    with pytest.raises(SpecError) as err:
+        load_all({**DEFAULT_PATHS, "synthetic": str(path)})
+    assert (err.value.file, err.value.key_path) == (str(path), key_path)
+    assert message in str(err.value)
+
+
+def test_attribute_variable_reused_as_question(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "attributes.yaml"
+    path.write_text(yaml.safe_dump(mutate("attributes", set_in(["attributes", 1, "wvs_var"], "Q1")), allow_unicode=True))
+    with pytest.raises(SpecError, match=r"attributes/1/wvs_var: Q1 is also a question variable"):
+        load_all({**DEFAULT_PATHS, "attributes": str(path)})
+
+
+def test_unreadable_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "countries.yaml"
+    bad.write_text("countries: [\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec("countries", bad)
+    with pytest.raises(SpecError, match="file not found"):
+        load_spec("countries", tmp_path / "absent.yaml")
+
+
+def test_schema_and_defaults_agree():
+    """Every key the default specs use is declared in its schema (additionalProperties: false)."""
+    for kind in SPEC_KINDS:
+        schema = read_yaml(ROOT / f"schemas/{kind}.schema.yaml")
+        assert schema.get("additionalProperties") is False, kind
+        data = read_yaml(DEFAULT_PATHS[kind])
+        declared = set(schema["properties"]) | ({k for k in data if k.startswith("x-")} if "patternProperties" in schema else set())
+        assert set(data) <= declared, (kind, set(data) - declared)
