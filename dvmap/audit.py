@@ -55,15 +55,19 @@ def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attrib
     kept = archetypes["kept"].to_numpy()
     n_answers = int(archetypes["n_respondents"].sum())
     kept_answers = int(archetypes.loc[kept, "n_respondents"].sum())
-    pair_profiles = archetypes[["profile_id"]].merge(
-        respondents.drop_duplicates("profile_id")[["profile_id", *attribute_names]], on="profile_id")
+    # Coverage: pairs per profile before/after, summed per attribute label over the profile table.
+    profile_index = pd.Index(archetypes["profile_id"].unique())
+    codes = profile_index.get_indexer(archetypes["profile_id"])
+    per_profile = pd.DataFrame({"before": np.bincount(codes, minlength=len(profile_index)),
+                                "after": np.bincount(codes[kept], minlength=len(profile_index))},
+                               index=profile_index)
+    profiles = respondents.drop_duplicates("profile_id").set_index("profile_id").reindex(profile_index)
     coverage = {}
     for attr in attribute_names:
-        before = pair_profiles.groupby(attr).size()
-        after = pair_profiles[kept].groupby(attr).size().reindex(before.index, fill_value=0)
-        coverage[attr] = {label: {"pairs_before": int(before[label]), "pairs_after": int(after[label]),
-                                  "retained": round(float(after[label] / before[label]), 6)}
-                          for label in before.index}
+        sums = per_profile.groupby(profiles[attr].to_numpy()).sum()
+        coverage[attr] = {label: {"pairs_before": int(row.before), "pairs_after": int(row.after),
+                                  "retained": round(float(row.after / row.before), 6)}
+                          for label, row in sums.iterrows()}
     labels = [f"[{lo:g},{hi:g})" if lo > 0 else ("0" if hi < 1e-6 else f"(0,{hi:g})")
               for lo, hi in zip(ENTROPY_BIN_EDGES[:-1], ENTROPY_BIN_EDGES[1:])]
     return {

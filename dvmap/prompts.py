@@ -24,50 +24,66 @@ def environment(template_dir: str | Path = TEMPLATE_DIR) -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, autoescape=False)
 
 
-def sample_contexts(samples: pd.DataFrame, attribute_names: Sequence[str]) -> list[dict]:
-    """Template variables per sample: the attributes (snake case), question and options."""
-    names = [variable_name(a) for a in attribute_names]
-    rows = samples[[*attribute_names, "question", "options"]].itertuples(index=False, name=None)
-    return [{**dict(zip(names, row[:-2])), "question": row[-2], "options": list(row[-1])} for row in rows]
+def template_variables(samples: pd.DataFrame, attribute_names: Sequence[str]) -> pd.DataFrame:
+    """Template variables per sample, one column each: attributes (snake case), question, options."""
+    frame = pd.DataFrame({variable_name(a): samples[a].to_numpy() for a in attribute_names})
+    frame["question"] = samples["question"].to_numpy()
+    frame["options"] = [list(o) for o in samples["options"]]
+    return frame
 
 
-def _block_variables(env: jinja2.Environment, name: str) -> dict[str, tuple[str, ...]] | None:
+def _context(row: Sequence, names: Sequence[str]) -> dict:
+    return dict(zip(names, row))
+
+
+def _block_variables(env: jinja2.Environment, name: str) -> dict[str, list[str]] | None:
     """Variables used by each top-level block, or None when the template has output outside blocks."""
     source = env.loader.get_source(env, name)[0]
-    ast = env.parse(source)
     blocks = {}
-    for node in ast.body:
+    for node in env.parse(source).body:
         if isinstance(node, jinja2.nodes.Block):
-            blocks[node.name] = tuple(sorted({n.name for n in node.find_all(jinja2.nodes.Name) if n.ctx == "load"}))
+            blocks[node.name] = sorted({n.name for n in node.find_all(jinja2.nodes.Name) if n.ctx == "load"})
         elif not (isinstance(node, jinja2.nodes.Output) and all(
                 isinstance(c, jinja2.nodes.TemplateData) and c.data == "" for c in node.nodes)):
             return None
     return blocks
 
 
-def render_user_prompts(env: jinja2.Environment, name: str, contexts: list[dict]) -> list[str]:
-    """Render one template for every context.
+def render_user_prompts(env: jinja2.Environment, name: str, variables: pd.DataFrame) -> list[str]:
+    """Render one template for every row of `variables`.
 
     A template made only of blocks is rendered block by block, each block once per distinct value
-    of the variables it uses (the persona once per profile, the question once per question): the
-    full WVS-7 size needs it. The first sample is checked against a plain full render.
+    of the variables it uses (the persona once per profile, the question once per question), and
+    the pieces are joined: the full WVS-7 size needs it. The first row is checked against a plain
+    full render.
     """
     template = env.get_template(name)
+    columns = list(variables.columns)
     blocks = _block_variables(env, name)
-    if not blocks or not contexts:
-        return [template.render(c) for c in contexts]
-    cache: dict[tuple, str] = {}
-
-    def block(block_name: str, variables: tuple[str, ...], ctx: dict) -> str:
-        key = (block_name, *(repr(ctx[v]) if isinstance(ctx[v], list) else ctx[v] for v in variables))
-        if key not in cache:
-            cache[key] = "".join(template.blocks[block_name](template.new_context(ctx)))
-        return cache[key]
-
-    prompts = ["".join(block(b, v, ctx) for b, v in blocks.items()) for ctx in contexts]
-    if prompts[0] != template.render(contexts[0]):
+    if not blocks or variables.empty:
+        return [template.render(_context(row, columns)) for row in variables.itertuples(index=False, name=None)]
+    pieces = []
+    for block_name, used in blocks.items():
+        render_block = template.blocks[block_name]
+        if not used:
+            pieces.append([("".join(render_block(template.new_context({}))))] * len(variables))
+            continue
+        keys = variables[used].map(repr) if "options" in used else variables[used]
+        codes, first_rows = _group_rows(keys)
+        rendered = ["".join(render_block(template.new_context(_context(row, columns))))
+                    for row in variables.iloc[first_rows].itertuples(index=False, name=None)]
+        pieces.append([rendered[c] for c in codes])
+    prompts = ["".join(parts) for parts in zip(*pieces)]
+    if prompts[0] != template.render(_context(next(variables.head(1).itertuples(index=False, name=None)), columns)):
         raise ValueError(f"templates/{name}: block-wise rendering differs from a full render")
     return prompts
+
+
+def _group_rows(keys: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """Group id of each row and the first row of each group."""
+    codes = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(range(len(codes))).groupby(codes).first().to_numpy()
+    return codes.tolist(), first.tolist()
 
 
 def render_prompts(samples: pd.DataFrame, attribute_names: Sequence[str], template: Mapping[str, str],
@@ -75,5 +91,5 @@ def render_prompts(samples: pd.DataFrame, attribute_names: Sequence[str], templa
     """sample_id, system and prompt for each sample."""
     env = env or environment()
     system = env.get_template(template["system"]).render()
-    prompts = render_user_prompts(env, template["user"], sample_contexts(samples, attribute_names))
+    prompts = render_user_prompts(env, template["user"], template_variables(samples, attribute_names))
     return pd.DataFrame({"sample_id": samples["sample_id"].to_numpy(), "system": system, "prompt": prompts})

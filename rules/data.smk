@@ -38,6 +38,7 @@ if config["data_source"] == "wvs":
             attributes=SPECS["attributes"],
             questions=SPECS["questions"],
             use_weight=SPECS["filter"]["use_weight"],
+        threads: 2  # a large .sav/.dta is read in two row chunks
         log:
             "logs/read_survey.log",
         benchmark:

@@ -24,9 +24,9 @@ def test_structured_cot_reproduces_every_released_prompt(release_dev, dev_sample
 def test_blockwise_render_equals_full_render(dev_samples, _specs, attribute_names, template):
     spec = _specs["prompts"]["templates"][template]
     env = prompts.environment()
-    contexts = prompts.sample_contexts(dev_samples.head(300), attribute_names)
-    full = [env.get_template(spec["user"]).render(c) for c in contexts]
-    assert prompts.render_user_prompts(env, spec["user"], contexts) == full
+    variables = prompts.template_variables(dev_samples.head(300), attribute_names)
+    full = [env.get_template(spec["user"]).render(row._asdict()) for row in variables.itertuples(index=False)]
+    assert prompts.render_user_prompts(env, spec["user"], variables) == full
 
 
 def test_ablation_templates_keep_persona_and_question(dev_samples, _specs, attribute_names):
@@ -43,13 +43,14 @@ def test_ablation_templates_keep_persona_and_question(dev_samples, _specs, attri
 def test_template_outside_blocks_falls_back_to_full_render(tmp_path):
     (tmp_path / "plain.j2").write_text("Hi {{ gender }} - {{ question }}")
     env = prompts.environment(tmp_path)
-    assert prompts.render_user_prompts(env, "plain.j2", [{"gender": "F", "question": "q?"}]) == ["Hi F - q?"]
+    variables = pd.DataFrame({"gender": ["F"], "question": ["q?"]})
+    assert prompts.render_user_prompts(env, "plain.j2", variables) == ["Hi F - q?"]
 
 
 def test_undefined_variable_is_an_error(tmp_path):
     (tmp_path / "typo.j2").write_text("{{ gendr }}")
     with pytest.raises(Exception, match="gendr"):
-        prompts.render_user_prompts(prompts.environment(tmp_path), "typo.j2", [{"gender": "F"}])
+        prompts.render_user_prompts(prompts.environment(tmp_path), "typo.j2", pd.DataFrame({"gender": ["F"]}))
 
 
 @pytest.mark.parametrize("name,var", [("Life Stage", "life_stage"), ("Common Language", "common_language"),
