@@ -154,3 +154,10 @@ def test_negative_weight(tmp_path, specs, survey):
 def test_no_interview_column_gives_positional_ids(tmp_path, specs, survey):
     r = wvs_io.read_respondents(write_csv(survey[0].drop(columns=["D_INTERVIEW"]), tmp_path / "noid.csv"), specs)
     assert r["respondent_id"].iloc[0] == "r0" and r["respondent_id"].is_unique
+
+
+def test_parallel_read_of_large_files_equals_serial(files, specs, monkeypatch):
+    serial = wvs_io.read_respondents(files / "wvs.sav", specs)
+    monkeypatch.setattr(wvs_io, "PARALLEL_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(wvs_io.os, "cpu_count", lambda: 2)
+    pd.testing.assert_frame_equal(serial, wvs_io.read_respondents(files / "wvs.sav", specs))
