@@ -11,9 +11,17 @@ configfile: "specs/config.yaml"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/prompts.smk"
+include: "rules/train.smk"
 
 
 rule all:
     input:
         get_data_targets(),
+        get_model_targets(),
     default_target: True
+
+
+rule data:
+    """The corpus, benchmarks, audits, prompts and exports only (no training)."""
+    input:
+        get_data_targets(),

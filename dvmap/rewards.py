@@ -93,6 +93,12 @@ def score(variant: str, completion: str, truth: str, options: Sequence[str], fre
 
 
 VARIANTS = ("paper", "release", "likert", "gaussian", "frequency")
+SPEC_KEYS = {"beta": "beta", "alpha": "alpha", "format": "fmt"}  # reward spec key -> score() parameter
+
+
+def params_from_spec(reward_spec: Mapping) -> dict:
+    """score() keyword parameters of a reward spec ({variant, beta, alpha, format})."""
+    return {SPEC_KEYS[k]: v for k, v in reward_spec.items() if k in SPEC_KEYS}
 
 
 # ---- engine adapters: both call `score` ---------------------------------------------------------

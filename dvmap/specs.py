@@ -12,7 +12,7 @@ from dvmap.errors import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"
-SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic")
+SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic", "models")
 N_ATTRIBUTES = 11
 
 
@@ -139,7 +139,14 @@ def check_prompts(spec: dict, file) -> None:
                 raise SpecError(file, f"templates/{name}/{role}", f"templates/{t[role]} does not exist")
 
 
+def check_models_spec(spec: dict, file) -> None:
+    from dvmap.verl_config import check_models
+
+    check_models(spec, file)
+
+
 CHECKS = {
+    "models": check_models_spec,
     "countries": check_countries,
     "attributes": check_attributes,
     "questions": check_questions,
@@ -178,9 +185,19 @@ def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
             raise SpecError(paths["attributes"], f"attributes/{i}/wvs_var",
                             f"{a['wvs_var']} is also a question variable in {paths['questions']}")
     check_synthetic_against(specs, paths)
+    templates = specs["prompts"]["templates"]
+    for name, model in specs["models"]["models"].items():
+        if model["template"] not in templates:
+            raise SpecError(paths["models"], f"models/{name}/template",
+                            f"unknown template '{model['template']}' (have {sorted(templates)})")
 
 
 def load_config(config: dict) -> dict[str, dict]:
     """Validate the top-level Snakemake config, then every spec file it names."""
-    validate_against_schema(config, "config", "specs/config.yaml (merged with --config/--configfile)")
-    return load_all(config["specs"])
+    where = "specs/config.yaml (merged with --config/--configfile)"
+    validate_against_schema(config, "config", where)
+    specs = load_all(config["specs"])
+    for i, name in enumerate(config["train_models"]):
+        if name not in specs["models"]["models"]:
+            raise SpecError(where, f"train_models/{i}", f"unknown model '{name}' (see {config['specs']['models']})")
+    return specs

@@ -1,10 +1,12 @@
 # Config validation and input functions. Every spec is validated (JSON Schema, then cross-field
 # checks) when the DAG is built, so a bad spec stops the run before any job.
 import sys
+from pathlib import Path
 
 from dvmap.errors import DVMapError
 from dvmap.specs import load_config
 from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
+from dvmap.verl_config import verl_overrides
 from dvmap.release import find_release_split
 from dvmap.wvs_io import check_survey_file
 
@@ -30,6 +32,9 @@ def _available_datasets():
 AVAILABLE_DATASETS = _available_datasets()
 ATTRIBUTE_NAMES = [a["name"] for a in SPECS["attributes"]["attributes"]]
 TEMPLATES = SPECS["prompts"]["templates"]
+MODELS = SPECS["models"]["models"]
+LOCAL_MODELS = [m for m in config["train_models"] if MODELS[m]["backend"] == "local"]
+VERL_MODELS = [m for m in config["train_models"] if MODELS[m]["backend"] == "verl"]
 VERL_TEMPLATES = SPECS["prompts"]["exports"]["verl"]["templates"]
 SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
 
@@ -86,3 +91,51 @@ def get_data_targets():
 
 def get_template_spec(wildcards):
     return TEMPLATES[wildcards.template]
+
+
+# ---- training -------------------------------------------------------------------------------
+def get_train_prompts(wildcards):
+    return f"results/prompts/{MODELS[wildcards.model]['template']}/train.parquet"
+
+
+def get_dev_prompts(wildcards):
+    return f"results/prompts/{MODELS[wildcards.model]['template']}/dev.parquet"
+
+
+def get_verl_train_file(wildcards):
+    return f"results/verl/{MODELS[wildcards.model]['template']}/train.parquet"
+
+
+def get_verl_val_file(wildcards):
+    return f"results/verl/{MODELS[wildcards.model]['template']}/dev.parquet"
+
+
+def get_checkpoint_dir(wildcards):
+    return f"results/checkpoints/{wildcards.model}"
+
+
+def get_local_config(wildcards):
+    return MODELS[wildcards.model]["local"]
+
+
+def get_verl_overrides(wildcards):
+    model = MODELS[wildcards.model]
+    return verl_overrides(wildcards.model, model, SPECS["models"]["presets"][model["preset"]],
+                          SPECS["models"]["reward"], str(Path(get_verl_train_file(wildcards)).resolve()),
+                          str(Path(get_verl_val_file(wildcards)).resolve()))
+
+
+def get_resource(key):
+    def resource(wildcards):
+        return MODELS[wildcards.model]["resources"][key]
+
+    return resource
+
+
+def get_total_gpus(wildcards):
+    res = MODELS[wildcards.model]["resources"]
+    return res["nodes"] * res["gpus_per_node"]
+
+
+def get_model_targets():
+    return expand("results/models/{model}", model=config["train_models"])

@@ -30,7 +30,7 @@ def planned_rules(proc) -> set[str]:
 def built(tmp_path_factory):
     """The demo workflow built once from the embedded synthetic file."""
     wf = copy_workflow(tmp_path_factory.mktemp("built"))
-    snakemake(wf)
+    snakemake(wf, "data")
     return wf
 
 
@@ -57,7 +57,7 @@ def test_demo_build_outputs(built):
 
 def test_two_builds_are_byte_identical(built, tmp_path):
     again = copy_workflow(tmp_path / "again")
-    snakemake(again)
+    snakemake(again, "data")
     first, second = digests(built), digests(again)
     assert first.keys() == second.keys() and len(first) > 40
     assert {k for k in first if first[k] != second[k]} == set()
@@ -92,13 +92,13 @@ def test_spec_edit_reruns_only_affected_jobs(built, tmp_path, edit, reruns, unto
     path = wf / "specs" / edit[0]
     assert edit[1] in path.read_text()
     path.write_text(path.read_text().replace(edit[1], edit[2]))
-    planned = planned_rules(snakemake(wf, "-n"))
+    planned = planned_rules(snakemake(wf, "-n", "data"))
     assert reruns <= planned, planned
     assert not (untouched & planned), planned
 
 
 def test_nothing_to_do_after_a_build(built):
-    assert "Nothing to be done" in "".join(snakemake(built, "-n").__dict__[k] for k in ("stdout", "stderr"))
+    assert "Nothing to be done" in "".join(snakemake(built, "-n", "data").__dict__[k] for k in ("stdout", "stderr"))
 
 
 def test_bad_spec_stops_before_any_job(workflow):
@@ -147,7 +147,7 @@ def test_release_as_data_source(built, tmp_path, attribute_names):
         release_frame(pd.read_parquet(built / f"results/{folder}/{name}.parquet"), attribute_names).to_parquet(
             release / f"{name}.parquet", index=False)
     wf = copy_workflow(tmp_path / "rel")
-    snakemake(wf, "--config", "data_source=release", f"release_dir={release}")
+    snakemake(wf, "data", "--config", "data_source=release", f"release_dir={release}")
     ours = pd.read_parquet(built / "results/benchmarks/cross_demographic.parquet")
     theirs = pd.read_parquet(wf / "results/benchmarks/cross_demographic.parquet")
     assert theirs["profile_id"].tolist() == ours["profile_id"].tolist()

@@ -1,0 +1,152 @@
+"""The embedded demo's training on CPU: tokenizer and tiny Qwen3 model built here, a value-free
+format warm-up, then GRPO with TRL's GRPOTrainer and the kit's reward module."""
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dvmap import rewards, tiny_model
+
+LOG_NAME = "train_log.jsonl"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def chat_messages(prompts: pd.DataFrame) -> list[list[dict]]:
+    """System and user message of each prompt row (sample_id, system, prompt)."""
+    return [[{"role": "system", "content": s}, {"role": "user", "content": p}]
+            for s, p in zip(prompts["system"], prompts["prompt"])]
+
+
+def with_prompts(samples: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFrame:
+    return samples.merge(prompts, on="sample_id", validate="one_to_one")
+
+
+def build_base_model(train: pd.DataFrame, cfg: Mapping, out_dir: str | Path,
+                     progress: Callable[[int, float], None] | None = None) -> dict:
+    """Tokenizer trained on the training prompts, a random tiny Qwen3, and the format warm-up
+    (`<answer>` + a uniformly random listed option + `</answer>`: no label is used). Saved as a
+    Hugging Face model directory."""
+    seed_everything(cfg["seed"])
+    texts = list(train["system"].iloc[:1]) + list(train["prompt"].iloc[: cfg["tokenizer"]["train_texts"]])
+    tokenizer = tiny_model.train_tokenizer(texts, cfg["tokenizer"]["vocab_size"])
+    model = tiny_model.build_model(tokenizer, cfg["architecture"], cfg["seed"])
+    warm = cfg["warmup"]
+    losses = tiny_model.format_warmup(model, tokenizer, chat_messages(train), list(train["options"]),
+                                      steps=warm["steps"], batch_size=warm["batch_size"], lr=warm["lr"],
+                                      seed=cfg["seed"], progress=progress)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    record = {"parameters": int(sum(p.numel() for p in model.parameters())), "vocab_size": len(tokenizer),
+              "warmup_loss_first": losses[0] if losses else None, "warmup_loss_last": losses[-1] if losses else None}
+    (out / "warmup.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+@torch.no_grad()
+def greedy_completions(model, tokenizer, messages: Sequence[list[dict]], max_new_tokens: int,
+                       batch_size: int = 32) -> list[str]:
+    """Greedy completions (decoded, special tokens dropped) of chat prompts, in batches."""
+    model.eval()
+    out: list[str] = []
+    for start in range(0, len(messages), batch_size):
+        batch = tokenizer.apply_chat_template(list(messages[start:start + batch_size]), add_generation_prompt=True,
+                                              return_tensors="pt", return_dict=True, padding=True)
+        generated = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
+                                   pad_token_id=tokenizer.pad_token_id)
+        width = batch["input_ids"].shape[1]
+        out += tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
+    return out
+
+
+def strict_accuracy(completions: Sequence[str], samples: pd.DataFrame) -> dict:
+    """Share of exact answers and of parseable answers (an extracted listed option)."""
+    answers = [rewards.extract_answer(c) for c in completions]
+    correct = [a == t for a, t in zip(answers, samples["answer"])]
+    valid = [a in list(o) for a, o in zip(answers, samples["options"])]
+    return {"accuracy": float(np.mean(correct)), "valid": float(np.mean(valid)), "n": len(answers)}
+
+
+def _trl_dataset(frame: pd.DataFrame):
+    from datasets import Dataset
+
+    return Dataset.from_dict({"prompt": chat_messages(frame), "answer": list(frame["answer"]),
+                              "options": [list(o) for o in frame["options"]],
+                              "frequency": [float(f) for f in frame["frequency"]]})
+
+
+def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg: Mapping, out_dir: str | Path,
+               checkpoint_dir: str | Path) -> list[dict]:
+    """GRPO on the training samples with TRL. Writes the model and `train_log.jsonl` (reward mean
+    per logging step, dev-slice accuracy every eval_steps) to out_dir; resumes from the newest
+    checkpoint in checkpoint_dir after an interruption."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    seed_everything(cfg["seed"])
+    g = cfg["grpo"]
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    model = AutoModelForCausalLM.from_pretrained(base_dir)
+    dev_slice = dev.sample(min(g["eval_samples"], len(dev)), random_state=cfg["seed"]).reset_index(drop=True)
+    dev_messages = chat_messages(dev_slice)
+    log: list[dict] = []
+    checkpoint_dir = Path(checkpoint_dir)
+    log_path = checkpoint_dir / LOG_NAME  # beside the checkpoints, so a resumed run continues it
+    if log_path.exists():
+        log = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+
+    def dev_accuracy(m) -> dict:
+        return strict_accuracy(greedy_completions(m, tokenizer, dev_messages, g["max_completion_length"]), dev_slice)
+
+    class JsonlLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "reward" in logs:
+                entry = {"step": state.global_step, "reward_mean": logs["reward"], "reward_std": logs.get("reward_std"),
+                         "completion_length": logs.get("completions/mean_length")}
+                self._write(entry)
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step % g["eval_steps"] == 0 or state.global_step == state.max_steps:
+                self._write({"step": state.global_step, "dev": dev_accuracy(model)})
+                model.train()
+
+        @staticmethod
+        def _write(entry):
+            log.append(entry)
+            with open(log_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry) + "\n")
+
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    if not log:
+        JsonlLog._write({"step": 0, "dev": dev_accuracy(model)})
+    reward = cfg["reward"]
+    config = GRPOConfig(
+        output_dir=str(checkpoint_dir), max_steps=g["steps"], learning_rate=g["lr"], lr_scheduler_type="constant",
+        per_device_train_batch_size=g["prompts_per_step"] * g["rollouts"], num_generations=g["rollouts"],
+        max_completion_length=g["max_completion_length"], temperature=g["temperature"], beta=g["kl_coef"],
+        # truncated completions (no end of turn) get no gradient: keeps the policy terminating its answer
+        mask_truncated_completions=True, disable_dropout=True, use_cpu=True, bf16=False, seed=cfg["seed"],
+        logging_steps=max(1, min(10, g["eval_steps"])), save_strategy="steps", save_steps=g["save_steps"],
+        save_total_limit=1, report_to="none", remove_unused_columns=False)
+    trainer = GRPOTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=_trl_dataset(train),
+                          reward_funcs=rewards.trl_reward(reward["variant"], **rewards.params_from_spec(reward)),
+                          callbacks=[JsonlLog()])
+    resume = any(checkpoint_dir.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    out = Path(out_dir)
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(out)
+    shutil.copyfile(log_path, out / LOG_NAME)
+    return log

@@ -1,0 +1,132 @@
+"""verl GRPO runs rendered from the specs: Hydra overrides for upstream
+`python -m verl.trainer.main_ppo` (unmodified verl 0.9) and batch-size checks done before any
+job is submitted."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from dvmap.errors import SpecError
+from dvmap.rewards import params_from_spec
+
+REWARD_FILE = Path(__file__).resolve().parent / "verl_reward.py"
+REWARD_FUNCTION = "compute_score"
+
+
+def check_batch_sizes(name: str, preset_name: str, preset: Mapping, resources: Mapping, file: str) -> None:
+    """GRPO batch arithmetic verl would otherwise reject after the job started on the cluster."""
+    gpus = resources["nodes"] * resources["gpus_per_node"]
+    where = f"presets/{preset_name}"
+    if preset["rollouts"] < 2:
+        raise SpecError(file, f"{where}/rollouts", f"GRPO needs at least 2 rollouts per prompt, got {preset['rollouts']}")
+    if preset["mini_batch_size"] > preset["train_batch_size"]:
+        raise SpecError(file, f"{where}/mini_batch_size", f"mini batch {preset['mini_batch_size']} exceeds the train "
+                                                          f"batch {preset['train_batch_size']}")
+    for key in ("train_batch_size", "mini_batch_size"):
+        sequences = preset[key] * preset["rollouts"]
+        if sequences % gpus:
+            raise SpecError(file, f"{where}/{key}", f"{key} x rollouts = {sequences} sequences do not divide over the "
+                                                    f"{gpus} GPUs of model '{name}'")
+    per_gpu = preset["mini_batch_size"] * preset["rollouts"] // gpus
+    if per_gpu % preset["micro_batch_size_per_gpu"]:
+        raise SpecError(file, f"{where}/micro_batch_size_per_gpu",
+                        f"{per_gpu} sequences per GPU per update are not a multiple of micro_batch_size_per_gpu "
+                        f"{preset['micro_batch_size_per_gpu']} (model '{name}')")
+    if resources["gpus_per_node"] % preset["rollout_tensor_parallel"]:
+        raise SpecError(file, f"{where}/rollout_tensor_parallel",
+                        f"rollout tensor parallel {preset['rollout_tensor_parallel']} does not divide the "
+                        f"{resources['gpus_per_node']} GPUs per node of model '{name}'")
+
+
+def check_models(spec: Mapping, file: str) -> None:
+    """Cross-field checks of specs/models.yaml."""
+    for name, model in spec["models"].items():
+        if model["backend"] != "verl":
+            continue
+        if model["preset"] not in spec["presets"]:
+            raise SpecError(file, f"models/{name}/preset", f"unknown preset '{model['preset']}' "
+                                                           f"(have {sorted(spec['presets'])})")
+        check_batch_sizes(name, model["preset"], spec["presets"][model["preset"]], model["resources"], file)
+
+
+def _value(v) -> str:
+    """A Hydra override value."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{k}:{_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(_value(x) for x in v) + "]"
+    return str(v)
+
+
+def reward_kwargs(reward: Mapping) -> dict:
+    """Keyword arguments verl passes to dvmap.rewards.verl_compute_score."""
+    return {"variant": reward["variant"], **params_from_spec(reward)}
+
+
+def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, train_file: str, val_file: str,
+                   checkpoint_dir: str | None = None) -> list[str]:
+    """Overrides for `python -m verl.trainer.main_ppo` (Hydra syntax, key=value). Without a
+    checkpoint_dir the caller adds trainer.default_local_dir (see checkpoint_override)."""
+    res = model["resources"]
+    micro = preset["micro_batch_size_per_gpu"]
+    settings = {
+        "algorithm.adv_estimator": "grpo",
+        "algorithm.use_kl_in_reward": False,
+        "data.train_files": train_file,
+        "data.val_files": val_file,
+        "data.train_batch_size": preset["train_batch_size"],
+        "data.max_prompt_length": preset["max_prompt_length"],
+        "data.max_response_length": preset["max_response_length"],
+        "data.filter_overlong_prompts": True,
+        "data.truncation": "error",
+        "+data.apply_chat_template_kwargs.enable_thinking": False,   # Qwen3 thinking off
+        "actor_rollout_ref.model.path": model["base_model"],
+        "actor_rollout_ref.model.use_remove_padding": True,
+        "actor_rollout_ref.model.enable_gradient_checkpointing": True,
+        "actor_rollout_ref.actor.strategy": preset["strategy"],
+        "actor_rollout_ref.actor.optim.lr": preset["lr"],
+        "actor_rollout_ref.actor.ppo_mini_batch_size": preset["mini_batch_size"],
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": micro,
+        "actor_rollout_ref.actor.use_kl_loss": preset["use_kl_loss"],
+        "actor_rollout_ref.actor.kl_loss_coef": preset["kl_loss_coef"],
+        "actor_rollout_ref.actor.kl_loss_type": preset["kl_loss_type"],
+        "actor_rollout_ref.actor.entropy_coeff": preset["entropy_coeff"],
+        "actor_rollout_ref.ref.strategy": preset["strategy"],
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": micro,
+        "actor_rollout_ref.rollout.name": "vllm",
+        "actor_rollout_ref.rollout.n": preset["rollouts"],
+        "actor_rollout_ref.rollout.temperature": preset["temperature"],
+        "actor_rollout_ref.rollout.tensor_model_parallel_size": preset["rollout_tensor_parallel"],
+        "actor_rollout_ref.rollout.gpu_memory_utilization": preset["gpu_memory_utilization"],
+        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": micro,
+        "reward.custom_reward_function.path": str(REWARD_FILE),
+        "reward.custom_reward_function.name": REWARD_FUNCTION,
+        "+reward.custom_reward_function.reward_kwargs": reward_kwargs(reward),
+        "trainer.project_name": "dvmap",
+        "trainer.experiment_name": name,
+        "trainer.logger": ["console"],
+        "trainer.nnodes": res["nodes"],
+        "trainer.n_gpus_per_node": res["gpus_per_node"],
+        "trainer.total_epochs": preset["epochs"],
+        "trainer.save_freq": preset["save_freq"],
+        "trainer.test_freq": -1,
+        "trainer.val_before_train": False,
+        "trainer.resume_mode": "auto",           # a rerun after a walltime kill resumes from the last checkpoint
+    }
+    overrides = [f"{key}={_value(value)}" for key, value in settings.items()]
+    return overrides + ([checkpoint_override(checkpoint_dir)] if checkpoint_dir else [])
+
+
+def checkpoint_override(checkpoint_dir: str | Path) -> str:
+    return f"trainer.default_local_dir={checkpoint_dir}"
+
+
+def latest_actor_checkpoint(checkpoint_dir: str | Path) -> Path:
+    """The actor folder of the newest checkpoint verl recorded."""
+    root = Path(checkpoint_dir)
+    marker = root / "latest_checkpointed_iteration.txt"
+    if not marker.is_file():
+        raise FileNotFoundError(f"{marker}: verl wrote no checkpoint")
+    return root / f"global_step_{int(marker.read_text().strip())}" / "actor"
