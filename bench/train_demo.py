@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ def main() -> None:
 
     subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "data"], cwd=ROOT, check=True,
                    capture_output=True)
+    shutil.rmtree(ROOT / "results/checkpoints" / args.model, ignore_errors=True)  # train from scratch
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", f"results/models/{args.model}",
                     "--forcerun", "tiny_base_model"], cwd=ROOT, check=True, capture_output=True)

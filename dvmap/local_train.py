@@ -79,6 +79,13 @@ def strict_accuracy(completions: Sequence[str], samples: pd.DataFrame) -> dict:
     return {"accuracy": float(np.mean(correct)), "valid": float(np.mean(valid)), "n": len(answers)}
 
 
+def latest_checkpoint(checkpoint_dir: str | Path) -> tuple[int, Path] | None:
+    """(global step, folder) of the newest Trainer checkpoint, or None."""
+    found = [(int(p.name.split("-")[1]), p) for p in Path(checkpoint_dir).glob("checkpoint-*")
+             if (p / "trainer_state.json").is_file()]
+    return max(found) if found else None
+
+
 def _trl_dataset(frame: pd.DataFrame):
     from datasets import Dataset
 
@@ -143,8 +150,12 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
     trainer = GRPOTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=_trl_dataset(train),
                           reward_funcs=rewards.trl_reward(reward["variant"], **rewards.params_from_spec(reward)),
                           callbacks=[JsonlLog()])
-    resume = any(checkpoint_dir.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    latest = latest_checkpoint(checkpoint_dir)
+    if latest is not None and latest[0] >= g["steps"]:
+        # finished before (e.g. killed while saving the output): take its weights, train no further
+        trainer.model.load_state_dict(AutoModelForCausalLM.from_pretrained(latest[1]).state_dict())
+    else:
+        trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
     out = Path(out_dir)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(out)
