@@ -12,12 +12,14 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/prompts.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
 
 
 rule all:
     input:
         get_data_targets(),
         get_model_targets(),
+        get_eval_targets(),
     default_target: True
 
 

@@ -186,10 +186,11 @@ def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
                             f"{a['wvs_var']} is also a question variable in {paths['questions']}")
     check_synthetic_against(specs, paths)
     templates = specs["prompts"]["templates"]
-    for name, model in specs["models"]["models"].items():
-        if model["template"] not in templates:
-            raise SpecError(paths["models"], f"models/{name}/template",
-                            f"unknown template '{model['template']}' (have {sorted(templates)})")
+    for section in ("models", "eval_models"):
+        for name, model in specs["models"][section].items():
+            if model["template"] not in templates:
+                raise SpecError(paths["models"], f"{section}/{name}/template",
+                                f"unknown template '{model['template']}' (have {sorted(templates)})")
 
 
 def load_config(config: dict) -> dict[str, dict]:
@@ -197,7 +198,8 @@ def load_config(config: dict) -> dict[str, dict]:
     where = "specs/config.yaml (merged with --config/--configfile)"
     validate_against_schema(config, "config", where)
     specs = load_all(config["specs"])
-    for i, name in enumerate(config["train_models"]):
-        if name not in specs["models"]["models"]:
-            raise SpecError(where, f"train_models/{i}", f"unknown model '{name}' (see {config['specs']['models']})")
+    for key, known in (("train_models", specs["models"]["models"]), ("eval_models", specs["models"]["eval_models"])):
+        for i, name in enumerate(config[key]):
+            if name not in known:
+                raise SpecError(where, f"{key}/{i}", f"unknown model '{name}' (see {config['specs']['models']})")
     return specs

@@ -1,5 +1,6 @@
 # Config validation and input functions. Every spec is validated (JSON Schema, then cross-field
 # checks) when the DAG is built, so a bad spec stops the run before any job.
+import re
 import sys
 from pathlib import Path
 
@@ -33,15 +34,19 @@ AVAILABLE_DATASETS = _available_datasets()
 ATTRIBUTE_NAMES = [a["name"] for a in SPECS["attributes"]["attributes"]]
 TEMPLATES = SPECS["prompts"]["templates"]
 MODELS = SPECS["models"]["models"]
-LOCAL_MODELS = [m for m in config["train_models"] if MODELS[m]["backend"] == "local"]
-VERL_MODELS = [m for m in config["train_models"] if MODELS[m]["backend"] == "verl"]
+EVAL_SPECS = SPECS["models"]["eval_models"]
+EVAL_MODELS = config["eval_models"]
+REFERENCE_PREDICTORS = SPECS["models"]["reference_predictors"]
+# Any model of the spec can be built when a target needs it; train_models only picks `all`'s targets.
+LOCAL_MODELS = [m for m in MODELS if MODELS[m]["backend"] == "local"]
+VERL_MODELS = [m for m in MODELS if MODELS[m]["backend"] == "verl"]
 VERL_TEMPLATES = SPECS["prompts"]["exports"]["verl"]["templates"]
 SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
-    template="|".join(TEMPLATES),
+    template="|".join([*TEMPLATES, "reference"]),  # "reference": the predictions of reference predictors
     corpus_split="|".join(CORPUS_SPLITS),
     benchmark="|".join(BENCHMARKS),
 
@@ -139,3 +144,50 @@ def get_total_gpus(wildcards):
 
 def get_model_targets():
     return expand("results/models/{model}", model=config["train_models"])
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+def get_eval_model(wildcards):
+    return EVAL_SPECS[wildcards.model]
+
+
+def get_sampling(wildcards):
+    return SPECS["models"]["protocols"][EVAL_SPECS[wildcards.model]["protocol"]]
+
+
+def get_weights_reference(wildcards):
+    """Local folder of the weights (trained or a local base) or the hub id."""
+    weights = EVAL_SPECS[wildcards.model]["weights"]
+    if "trained" in weights:
+        return f"results/models/{weights['trained']}"
+    if "base_of" in weights:
+        return f"results/models/{weights['base_of']}-base"
+    return weights["hub"]
+
+
+def get_eval_weights(wildcards):
+    weights = EVAL_SPECS[wildcards.model]["weights"]
+    return [] if "hub" in weights else [get_weights_reference(wildcards)]
+
+
+def get_eval_gpus(wildcards):
+    model = EVAL_SPECS[wildcards.model]
+    return model.get("gpus", 1) if model["engine"] == "vllm" else 0
+
+
+def get_table_rows(wildcards=None):
+    """(name, template, kind) of every row of a results table, language models first."""
+    return [(m, EVAL_SPECS[m]["template"], "language model") for m in EVAL_MODELS] + [
+        (r, "reference", "reference predictor") for r in REFERENCE_PREDICTORS]
+
+
+def get_scores(wildcards):
+    return [f"results/scores/{m}/{t}/{wildcards.dataset}.json" for m, t, _ in get_table_rows()]
+
+
+def get_predictions(wildcards):
+    return [f"results/predictions/{m}/{t}/{wildcards.dataset}.parquet" for m, t, _ in get_table_rows()]
+
+
+def get_eval_targets():
+    return ["results/table2.csv", *expand("results/tables/{dataset}.csv", dataset=config["eval_datasets"])]

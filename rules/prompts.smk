@@ -10,6 +10,8 @@ rule prompts:
         leakage="results/audit/leakage.json",
     output:
         "results/prompts/{template}/{dataset}.parquet",
+    wildcard_constraints:
+        template="|".join(TEMPLATES),
     params:
         template=get_template_spec,
         attribute_names=ATTRIBUTE_NAMES,
@@ -28,6 +30,8 @@ rule export_verl:
         prompts="results/prompts/{template}/{dataset}.parquet",
     output:
         "results/verl/{template}/{dataset}.parquet",
+    wildcard_constraints:
+        template="|".join(TEMPLATES),
     params:
         verl=SPECS["prompts"]["exports"]["verl"],
     log:

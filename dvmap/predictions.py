@@ -1,0 +1,67 @@
+"""Predictions are paid for once: every finished sample is appended (and fsynced) to a JSONL log
+outside the rule's outputs, so a crashed or killed run resumes without redoing or duplicating
+finished samples. The final parquet is written from the log when every sample is done."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+from dvmap.rewards import extract_answer
+
+PREDICTION_COLUMNS = ["sample_id", "response", "parsed", "status", "option_probs", "error"]
+FINAL_STATUSES = ("ok", "parse_error")  # api_error samples are retried on the next run
+
+
+def classify(response: str | None, options: list[str]) -> tuple[str | None, str]:
+    """(parsed option or None, status) of a response under the strict rule."""
+    answer = extract_answer(response or "")
+    return (answer, "ok") if answer in options else (None, "parse_error")
+
+
+class PredictionLog:
+    """Append-only JSONL of prediction records; the last record of a sample wins."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def load(self) -> dict[str, dict]:
+        records: dict[str, dict] = {}
+        if not self.path.exists():
+            return records
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:  # a line torn by a crash: that sample is redone
+                    continue
+                records[record["sample_id"]] = record
+        return records
+
+    def append(self, records: Iterable[Mapping]) -> int:
+        n = 0
+        with open(self.path, "a", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+                n += 1
+        return n
+
+
+def pending(sample_ids: Iterable[str], done: Mapping[str, dict]) -> list[str]:
+    """Samples still to generate: never done, or failed with an API error."""
+    return [s for s in sample_ids if done.get(s, {}).get("status") not in FINAL_STATUSES]
+
+
+def predictions_frame(sample_ids: list[str], records: Mapping[str, dict]) -> pd.DataFrame:
+    """The final predictions in sample order; every sample must have a record."""
+    missing = [s for s in sample_ids if s not in records]
+    if missing:
+        raise ValueError(f"{len(missing)} samples have no prediction yet, e.g. {missing[:3]}")
+    rows = [records[s] for s in sample_ids]
+    return pd.DataFrame({c: [r.get(c) for r in rows] for c in PREDICTION_COLUMNS})

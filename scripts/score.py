@@ -1,0 +1,13 @@
+"""Snakemake adapter: score one model's predictions on one dataset."""
+import pandas as pd
+
+from dvmap.io import logged, write_json
+from dvmap.metrics import parse_predictions, score
+
+sm = snakemake  # noqa: F821
+with logged(sm.log[0]) as log:
+    parsed = parse_predictions(pd.read_parquet(sm.input.predictions), pd.read_parquet(sm.input.dataset))
+    result = {"model": sm.wildcards.model, "template": sm.wildcards.template, "dataset": sm.wildcards.dataset,
+              **score(parsed, sm.params.seed)}
+    write_json(result, sm.output[0])
+    log.info("acc %.4f (n %d, parse failures %.3f)", result["acc"], result["n"], result["parse_failure_rate"])
