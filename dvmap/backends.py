@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
 from dvmap.errors import DVMapError
-from dvmap.predictions import classify
+from dvmap.predictions import PredictionLog, classify, pending
 
 
 @dataclass(frozen=True)
@@ -206,3 +206,17 @@ class VLLMBackend:
                                     use_tqdm=True)
             for r, out in zip(batch, outputs):
                 yield record(r, out.outputs[0].text)
+
+
+def generate_into(store: PredictionLog, backend, requests: Sequence[Request], desc: str = "generate") -> int:
+    """Generate every request the log has not finished, appending each record as it arrives
+    (progress bar). Returns the number generated now."""
+    from tqdm import tqdm
+
+    todo_ids = set(pending([r.sample_id for r in requests], store.load()))
+    todo = [r for r in requests if r.sample_id in todo_ids]
+    with tqdm(total=len(todo), desc=desc, unit="sample") as bar:
+        for rec in backend.generate(todo) if todo else []:
+            store.append([rec])
+            bar.update(1)
+    return len(todo)

@@ -9,6 +9,7 @@ import jsonschema
 import yaml
 
 from dvmap.errors import SpecError
+from dvmap.verl_config import check_batch_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"
@@ -139,14 +140,41 @@ def check_prompts(spec: dict, file) -> None:
                 raise SpecError(file, f"templates/{name}/{role}", f"templates/{t[role]} does not exist")
 
 
-def check_models_spec(spec: dict, file) -> None:
-    from dvmap.verl_config import check_models
+def check_models(spec: dict, file) -> None:
+    """Cross-field checks of specs/models.yaml."""
+    check_eval_models(spec, file)
+    for name, model in spec["models"].items():
+        if model["backend"] != "verl":
+            continue
+        if model["preset"] not in spec["presets"]:
+            raise SpecError(file, f"models/{name}/preset", f"unknown preset '{model['preset']}' "
+                                                           f"(have {sorted(spec['presets'])})")
+        check_batch_sizes(name, model["preset"], spec["presets"][model["preset"]], model["resources"], file)
 
-    check_models(spec, file)
+
+def check_eval_models(spec: dict, file) -> None:
+    """Evaluated models name existing protocols and trained models; option scoring needs log-probs."""
+    for name, m in spec["eval_models"].items():
+        where = f"eval_models/{name}"
+        if m["protocol"] not in spec["protocols"]:
+            raise SpecError(file, f"{where}/protocol", f"unknown protocol '{m['protocol']}' (have {sorted(spec['protocols'])})")
+        ref = m["weights"].get("trained") or m["weights"].get("base_of")
+        if ref is not None and ref not in spec["models"]:
+            raise SpecError(file, f"{where}/weights", f"'{ref}' is not a model of this spec")
+        if "base_of" in m["weights"] and spec["models"][ref]["backend"] != "local":
+            raise SpecError(file, f"{where}/weights/base_of", f"'{ref}' is not a local model (use hub: for its base)")
+        if m.get("score_options") and m["engine"] != "transformers":
+            raise SpecError(file, f"{where}/score_options", "option log-probs need the transformers engine")
+        if m["engine"] == "openai" and "server" in m and "hub" in m["weights"] and m["server"] == "transformers":
+            raise SpecError(file, f"{where}/server", "a local transformers server needs local weights")
+    for i, pair in enumerate(spec["comparisons"]):
+        for model in pair:
+            if model not in spec["eval_models"]:
+                raise SpecError(file, f"comparisons/{i}", f"unknown evaluated model '{model}'")
 
 
 CHECKS = {
-    "models": check_models_spec,
+    "models": check_models,
     "countries": check_countries,
     "attributes": check_attributes,
     "questions": check_questions,

@@ -66,7 +66,8 @@ def grouped_bar_figure(table: pd.DataFrame, group: str, title: str, path: str | 
     import matplotlib.pyplot as plt
 
     pivot = table.pivot(index=group, columns="model", values="acc")
-    pivot = pivot[[m for m in dict.fromkeys(table["model"]) if m in pivot.columns]]
+    # groups and models in the order they come (the spec's), not alphabetical
+    pivot = pivot.reindex(index=list(dict.fromkeys(table[group])), columns=list(dict.fromkeys(table["model"])))
     groups, models = list(pivot.index), list(pivot.columns)
     width = 0.8 / max(1, len(models))
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(groups) + 3), 4.8), dpi=120)

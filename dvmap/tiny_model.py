@@ -80,6 +80,6 @@ def format_warmup(model, tokenizer, messages: Sequence[list[dict]], options: Seq
         optimizer.zero_grad()
         losses.append(loss.item())
         if progress is not None:
-            progress(step, float(loss))
+            progress(step, losses[-1])
     model.eval()
     return losses

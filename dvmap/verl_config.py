@@ -38,39 +38,6 @@ def check_batch_sizes(name: str, preset_name: str, preset: Mapping, resources: M
                         f"{resources['gpus_per_node']} GPUs per node of model '{name}'")
 
 
-def check_models(spec: Mapping, file: str) -> None:
-    """Cross-field checks of specs/models.yaml."""
-    check_eval_models(spec, file)
-    for name, model in spec["models"].items():
-        if model["backend"] != "verl":
-            continue
-        if model["preset"] not in spec["presets"]:
-            raise SpecError(file, f"models/{name}/preset", f"unknown preset '{model['preset']}' "
-                                                           f"(have {sorted(spec['presets'])})")
-        check_batch_sizes(name, model["preset"], spec["presets"][model["preset"]], model["resources"], file)
-
-
-def check_eval_models(spec: Mapping, file: str) -> None:
-    """Evaluated models name existing protocols and trained models; option scoring needs log-probs."""
-    for name, m in spec["eval_models"].items():
-        where = f"eval_models/{name}"
-        if m["protocol"] not in spec["protocols"]:
-            raise SpecError(file, f"{where}/protocol", f"unknown protocol '{m['protocol']}' (have {sorted(spec['protocols'])})")
-        ref = m["weights"].get("trained") or m["weights"].get("base_of")
-        if ref is not None and ref not in spec["models"]:
-            raise SpecError(file, f"{where}/weights", f"'{ref}' is not a model of this spec")
-        if "base_of" in m["weights"] and spec["models"][ref]["backend"] != "local":
-            raise SpecError(file, f"{where}/weights/base_of", f"'{ref}' is not a local model (use hub: for its base)")
-        if m.get("score_options") and m["engine"] != "transformers":
-            raise SpecError(file, f"{where}/score_options", "option log-probs need the transformers engine")
-        if m["engine"] == "openai" and "server" in m and "hub" in m["weights"] and m["server"] == "transformers":
-            raise SpecError(file, f"{where}/server", "a local transformers server needs local weights")
-    for i, pair in enumerate(spec["comparisons"]):
-        for model in pair:
-            if model not in spec["eval_models"]:
-                raise SpecError(file, f"comparisons/{i}", f"unknown evaluated model '{model}'")
-
-
 def _value(v) -> str:
     """A Hydra override value."""
     if isinstance(v, bool):

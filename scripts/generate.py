@@ -2,9 +2,9 @@
 import os
 
 import pandas as pd
-from tqdm import tqdm
 
-from dvmap.backends import OpenAIBackend, Request, TransformersBackend, VLLMBackend, local_server
+from dvmap.backends import (OpenAIBackend, Request, TransformersBackend, VLLMBackend, generate_into,
+                            local_server)
 from dvmap.errors import DVMapError
 from dvmap.io import logged, write_parquet
 from dvmap.local_train import chat_messages
@@ -14,11 +14,8 @@ sm = snakemake  # noqa: F821
 spec, sampling, weights = sm.params.model, sm.params.sampling, sm.params.weights
 
 
-def run(backend, todo, log_store):
-    with tqdm(total=len(todo), desc=f"{sm.wildcards.model} {sm.wildcards.dataset}", unit="sample") as bar:
-        for rec in backend.generate(todo):
-            log_store.append([rec])
-            bar.update(1)
+def run(backend, todo, store):
+    generate_into(store, backend, todo, desc=f"{sm.wildcards.model} {sm.wildcards.dataset}")
 
 
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
@@ -28,10 +25,11 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
     store = PredictionLog(sm.params.partial)
-    todo = [requests[s] for s in pending(list(requests), store.load())]
-    log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", len(todo), len(requests),
+    todo = list(requests.values())
+    n_pending = len(pending(list(requests), store.load()))
+    log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),
              spec["engine"], sm.params.partial)
-    if todo:
+    if n_pending:  # no server is started when nothing is left
         if spec["engine"] == "openai" and "server" in spec:
             with local_server(spec["server"], weights, log_file=server_log) as url:
                 run(OpenAIBackend(url, weights, sampling, extra_body=spec.get("extra_body")), todo, store)

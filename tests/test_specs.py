@@ -76,6 +76,13 @@ CASES = [
     ("filter", set_in(["max_entropy"], 0.5), "max_entropy", "only used with rule 'threshold'"),
     ("prompts", set_in(["templates", "structured_cot", "user"], "missing.j2"), "templates/structured_cot/user", "does not exist"),
     ("prompts", set_in(["exports", "verl", "templates"], ["nope"]), "exports/verl/templates/0", "unknown template"),
+    ("models", set_in(["eval_models", "tiny-base", "protocol"], "fast"), "eval_models/tiny-base/protocol", "unknown protocol"),
+    ("models", set_in(["comparisons", 0, 1], "nobody"), "comparisons/0", "unknown evaluated model 'nobody'"),
+    ("models", set_in(["eval_models", "qwen3-8b-dvmap", "weights"], {"base_of": "qwen3-8b"}),
+     "eval_models/qwen3-8b-dvmap/weights/base_of", "not a local model"),
+    ("models", set_in(["models", "qwen3-8b", "resources", "gpus_per_node"], 0),
+     "models/qwen3-8b/resources/gpus_per_node", "less than the minimum"),
+    ("models", set_in(["reward", "variant"], "binary"), "reward/variant", "is not one of"),
 ]
 
 

@@ -13,7 +13,8 @@ import yaml
 from dvmap import rewards
 from dvmap.errors import SpecError
 from dvmap.specs import ROOT
-from dvmap.verl_config import REWARD_FILE, REWARD_FUNCTION, check_models, verl_overrides
+from dvmap.specs import check_models
+from dvmap.verl_config import REWARD_FILE, REWARD_FUNCTION, verl_overrides
 
 VERL_VERSION = "0.9.1"
 MODELS = yaml.safe_load((ROOT / "specs/models.yaml").read_text())

@@ -1,0 +1,99 @@
+"""Evaluation through the DAG: the README's main command end to end on the embedded default, the
+paper preset's generation jobs in a dry run, and table2.csv from the released corpus."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import RELEASE_DEV, copy_workflow, snakemake
+from test_dag import release_frame
+
+pytestmark = pytest.mark.slow
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_main_command() -> list[str]:
+    """The main command as written in the README's code block (first snakemake line)."""
+    for line in README.read_text().splitlines():
+        if line.startswith("snakemake --cores all"):
+            return line.split("#")[0].split()
+    raise AssertionError("README.md has no main `snakemake --cores all` command")
+
+
+def test_readme_main_command_runs_the_whole_demo(workflow):
+    command = readme_main_command()
+    proc = subprocess.run([sys.executable, "-m", *command], cwd=workflow, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    table = pd.read_csv(workflow / "results/table2.csv")
+    assert table["model"].tolist() == ["tiny-base", "tiny-dvmap", "uniform", "majority", "country_majority",
+                                       "demographic_classifier"]
+    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "wd", "jsd", "n", "parse_failure_rate"} <= set(table.columns)
+    acc = table.set_index("model")["acc"]
+    assert acc["tiny-dvmap"] >= acc["tiny-base"] + 0.10  # GRPO learned, on profiles never trained on
+    assert acc["tiny-dvmap"] > acc["uniform"]
+    assert (table["acc_ci_low"] <= table["acc"]).all() and (table["acc"] <= table["acc_ci_high"]).all()
+    for dataset in ("cross_demographic", "cross_country", "cross_value"):
+        assert (workflow / f"results/figures/{dataset}.png").stat().st_size > 10_000
+        assert len(pd.read_csv(workflow / f"results/tables/{dataset}_per_group.csv")) > 0
+    paired = pd.read_csv(workflow / "results/tables/cross_demographic_paired_tests.csv")
+    assert paired.loc[0, "model_a"] == "tiny-dvmap" and paired.loc[0, "mcnemar_p"] < 0.01
+    log = [json.loads(x) for x in (workflow / "results/models/tiny/train_log.jsonl").read_text().splitlines()]
+    assert any("reward_mean" in x for x in log) and any("dev" in x for x in log)
+
+
+def test_paper_preset_dry_run_shows_every_generation_job(workflow):
+    proc = snakemake(workflow, "results/table2.csv", "-n", "--profile", "profiles/slurm", "--configfile",
+                     "specs/presets/paper.yaml")
+    outputs = [block.split("output: ")[1].split("\n")[0] for block in proc.stdout.split("rule generate:")[1:]]
+    models = {Path(o).parts[2] for o in outputs}
+    assert models == {"qwen3-0.6b-base", "qwen3-0.6b-dvmap", "qwen3-1.7b-base", "qwen3-1.7b-dvmap", "qwen3-4b-base",
+                      "qwen3-4b-dvmap", "qwen3-8b-base", "qwen3-8b-dvmap", "llama-3.2-3b-base", "llama-3.2-3b-dvmap",
+                      "qwen3-14b", "qwen2.5-72b", "llama-3.1-70b", "deepseek-v3", "gemini-2.5", "claude-3.7", "gpt-4o"}
+    assert "rule train_verl:" in proc.stdout  # DVMap rows wait for their GRPO jobs
+
+
+def test_table2_from_the_released_corpus_layout(tmp_path):
+    """data_source=release: table2.csv with reference predictors, no survey file and no training."""
+    built = copy_workflow(tmp_path / "built")
+    snakemake(built, "data")
+    names = [a for a in pd.read_parquet(built / "results/corpus/train.parquet").columns[4:15]]
+    release = tmp_path / "release"
+    release.mkdir()
+    for name, folder in (("train", "corpus"), ("cross_demographic", "benchmarks")):
+        release_frame(pd.read_parquet(built / f"results/{folder}/{name}.parquet"), names).to_parquet(
+            release / f"{name}.parquet", index=False)
+    wf = copy_workflow(tmp_path / "rel")
+    snakemake(wf, "results/table2.csv", "--configfile", str(release_config(tmp_path, release)))
+    table = pd.read_csv(wf / "results/table2.csv")
+    assert table["model"].tolist() == ["uniform", "majority", "country_majority", "demographic_classifier"]
+    assert not (wf / "results/synthetic").exists()
+
+
+def release_config(tmp_path, release) -> Path:
+    path = tmp_path / "release_config.yaml"
+    path.write_text(f"data_source: release\nrelease_dir: {release}\neval_models: []\ntrain_models: []\n")
+    return path
+
+
+def test_table2_from_the_authors_dev_split(tmp_path):
+    """The authors' dev split cut in two halves by profile (one to fit the reference predictors,
+    one to evaluate): table2.csv is computed on their data, leak-free."""
+    if not RELEASE_DEV.is_file():
+        pytest.skip(f"{RELEASE_DEV} is absent (developers' shared/ folder only)")
+    dev = pd.read_parquet(RELEASE_DEV)
+    profile = dev.iloc[:, 1:12].astype(str).agg("|".join, axis=1)
+    first_half = profile.isin(sorted(profile.unique())[::2])
+    release = tmp_path / "release"
+    release.mkdir()
+    dev[first_half].to_parquet(release / "train.parquet", index=False)
+    dev[~first_half].to_parquet(release / "cross_demographic.parquet", index=False)
+    wf = copy_workflow(tmp_path / "rel")
+    snakemake(wf, "results/table2.csv", "results/audit/leakage.json", "--configfile", str(release_config(tmp_path, release)))
+    assert json.loads((wf / "results/audit/leakage.json").read_text())["ok"]
+    table = pd.read_csv(wf / "results/table2.csv").set_index("model")
+    assert table.loc["country_majority", "n"] == (~first_half).sum()
+    assert table.loc["country_majority", "acc"] > table.loc["majority", "acc"] > table.loc["uniform", "acc"]
