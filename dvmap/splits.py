@@ -33,8 +33,7 @@ def scaled_requests(available: int, requested: Mapping[str, int]) -> dict[str, i
     total = sum(requested.values())
     if total <= available:
         return dict(requested)
-    scaled = {k: int(np.floor(v * available / total)) for k, v in requested.items()}
-    return scaled
+    return {k: int(np.floor(v * available / total)) for k, v in requested.items()}
 
 
 def assign_pools(archetypes: pd.DataFrame, countries: Sequence[Mapping], questions: Sequence[Mapping],

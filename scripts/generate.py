@@ -25,24 +25,24 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
     store = PredictionLog(sm.params.partial)
-    todo = list(requests.values())
+    every = list(requests.values())  # generate_into skips what the log already holds
     n_pending = len(pending(list(requests), store.load()))
     log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),
              spec["engine"], sm.params.partial)
     if n_pending:  # no server is started when nothing is left
         if spec["engine"] == "openai" and "server" in spec:
             with local_server(spec["server"], weights, log_file=server_log) as url:
-                run(OpenAIBackend(url, weights, sampling, extra_body=spec.get("extra_body")), todo, store)
+                run(OpenAIBackend(url, weights, sampling, extra_body=spec.get("extra_body")), every, store)
         elif spec["engine"] == "openai":
             key_var = spec.get("api_key_env")
             if key_var and not os.environ.get(key_var):
                 raise DVMapError(f"eval model {sm.wildcards.model}: set the API key in the environment variable {key_var}")
             run(OpenAIBackend(spec["endpoint"], weights, sampling, os.environ.get(key_var, "not-needed"),
-                              spec.get("extra_body")), todo, store)
+                              spec.get("extra_body")), every, store)
         elif spec["engine"] == "transformers":
-            run(TransformersBackend(weights, sampling, spec.get("score_options", False)), todo, store)
+            run(TransformersBackend(weights, sampling, spec.get("score_options", False)), every, store)
         else:
-            run(VLLMBackend(weights, sampling, spec.get("gpus", 1)), todo, store)
+            run(VLLMBackend(weights, sampling, spec.get("gpus", 1)), every, store)
     frame = predictions_frame(list(requests), store.load())
     failed = frame[frame["status"] == "api_error"]
     if len(failed) > sampling["max_api_error_rate"] * len(frame):
