@@ -71,7 +71,7 @@ def _prompt_job(job: tuple[str, str]) -> int:
 
 def stage() -> dict:
     """Everything the data rules do, in one process, writing the same files."""
-    from dvmap import archetypes, audit, prompts, splits, wvs_io
+    from dvmap import archetypes, audit, splits, wvs_io
     from dvmap.io import write_json, write_parquet
 
     specs = load_specs()

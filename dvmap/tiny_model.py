@@ -4,7 +4,6 @@ model directory; plus the value-free format warm-up."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import torch

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import RELEASE_DEV, copy_workflow, snakemake
 from dvmap.splits import DATASETS

@@ -4,7 +4,6 @@ import copy
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest

@@ -1,5 +1,4 @@
 """Stage 1: reading .sav/.dta/.csv, and one malformed-file case per check."""
-import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
