@@ -29,7 +29,8 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from dvmap.local_train import chat_messages, greedy_completions, strict_accuracy, with_prompts
+    from dvmap.local_train import greedy_completions, strict_accuracy
+    from dvmap.prompts import chat_messages, with_prompts
 
     subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "data"], cwd=ROOT, check=True,
                    capture_output=True)

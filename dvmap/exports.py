@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from dvmap.prompts import with_prompts
+
 
 def verl_rows(samples: pd.DataFrame, prompts: pd.DataFrame, split: str, data_source: str, ability: str) -> pd.DataFrame:
     """Rows in verl's RL dataset schema: data_source, prompt (chat messages), ability,
     reward_model {style, ground_truth}, extra_info (split, index, sample id, options, ...)."""
-    merged = samples.merge(prompts, on="sample_id", validate="one_to_one")
-    if len(merged) != len(samples):
-        raise ValueError(f"prompts cover {len(merged)} of {len(samples)} samples")
+    merged = with_prompts(samples, prompts)
     return pd.DataFrame({
         "data_source": data_source,
         "prompt": [[{"role": "system", "content": s}, {"role": "user", "content": p}]
@@ -32,7 +32,7 @@ def save_hf_dataset(samples: pd.DataFrame, prompts: pd.DataFrame | None, out_dir
     """A `datasets.Dataset` folder (load with datasets.load_from_disk); fingerprint from the content."""
     import datasets  # heavy import, only where used
 
-    table = samples if prompts is None else samples.merge(prompts, on="sample_id", validate="one_to_one")
+    table = samples if prompts is None else with_prompts(samples, prompts)
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     digest = hashlib.sha256()
     for batch in arrow.to_batches():

@@ -12,7 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dvmap import rewards, tiny_model
+from dvmap import tiny_model
+from dvmap.predictions import classify
+from dvmap.prompts import chat_messages
+from dvmap.rewards import params_from_spec, trl_reward
 
 LOG_NAME = "train_log.jsonl"
 
@@ -21,16 +24,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def chat_messages(prompts: pd.DataFrame) -> list[list[dict]]:
-    """System and user message of each prompt row (sample_id, system, prompt)."""
-    return [[{"role": "system", "content": s}, {"role": "user", "content": p}]
-            for s, p in zip(prompts["system"], prompts["prompt"])]
-
-
-def with_prompts(samples: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFrame:
-    return samples.merge(prompts, on="sample_id", validate="one_to_one")
 
 
 def build_base_model(train: pd.DataFrame, cfg: Mapping, out_dir: str | Path,
@@ -73,10 +66,10 @@ def greedy_completions(model, tokenizer, messages: Sequence[list[dict]], max_new
 
 def strict_accuracy(completions: Sequence[str], samples: pd.DataFrame) -> dict:
     """Share of exact answers and of parseable answers (an extracted listed option)."""
-    answers = [rewards.extract_answer(c) for c in completions]
-    correct = [a == t for a, t in zip(answers, samples["answer"])]
-    valid = [a in list(o) for a, o in zip(answers, samples["options"])]
-    return {"accuracy": float(np.mean(correct)), "valid": float(np.mean(valid)), "n": len(answers)}
+    parsed = [classify(c, list(o)) for c, o in zip(completions, samples["options"])]
+    correct = [a == t for (a, _), t in zip(parsed, samples["answer"])]
+    valid = [status == "ok" for _, status in parsed]
+    return {"accuracy": float(np.mean(correct)), "valid": float(np.mean(valid)), "n": len(parsed)}
 
 
 def latest_checkpoint(checkpoint_dir: str | Path) -> tuple[int, Path] | None:
@@ -148,7 +141,7 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
         logging_steps=max(1, min(10, g["eval_steps"])), save_strategy="steps", save_steps=g["save_steps"],
         save_total_limit=1, report_to="none", remove_unused_columns=False)
     trainer = GRPOTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=_trl_dataset(train),
-                          reward_funcs=rewards.trl_reward(reward["variant"], **rewards.params_from_spec(reward)),
+                          reward_funcs=trl_reward(reward["variant"], **params_from_spec(reward)),
                           callbacks=[JsonlLog()])
     latest = latest_checkpoint(checkpoint_dir)
     if latest is not None and latest[0] >= g["steps"]:

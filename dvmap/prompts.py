@@ -93,3 +93,17 @@ def render_prompts(samples: pd.DataFrame, attribute_names: Sequence[str], templa
     system = env.get_template(template["system"]).render()
     prompts = render_user_prompts(env, template["user"], template_variables(samples, attribute_names))
     return pd.DataFrame({"sample_id": samples["sample_id"].to_numpy(), "system": system, "prompt": prompts})
+
+
+def with_prompts(samples: pd.DataFrame, prompts: pd.DataFrame) -> pd.DataFrame:
+    """Samples joined to their rendered prompts (sample_id, system, prompt); every sample needs one."""
+    merged = samples.merge(prompts, on="sample_id", validate="one_to_one")
+    if len(merged) != len(samples):
+        raise ValueError(f"prompts cover {len(merged)} of {len(samples)} samples")
+    return merged
+
+
+def chat_messages(prompts: pd.DataFrame) -> list[list[dict]]:
+    """System and user message of each prompt row (sample_id, system, prompt)."""
+    return [[{"role": "system", "content": s}, {"role": "user", "content": p}]
+            for s, p in zip(prompts["system"], prompts["prompt"])]

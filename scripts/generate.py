@@ -7,8 +7,8 @@ from dvmap.backends import (OpenAIBackend, Request, TransformersBackend, VLLMBac
                             local_server)
 from dvmap.errors import DVMapError
 from dvmap.io import logged, write_parquet
-from dvmap.local_train import chat_messages
 from dvmap.predictions import PredictionLog, pending, predictions_frame
+from dvmap.prompts import chat_messages, with_prompts
 
 sm = snakemake  # noqa: F821
 spec, sampling, weights = sm.params.model, sm.params.sampling, sm.params.weights
@@ -20,8 +20,7 @@ def run(backend, todo, store):
 
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     samples = pd.read_parquet(sm.input.dataset)
-    prompts = samples[["sample_id", "options"]].merge(pd.read_parquet(sm.input.prompts), on="sample_id",
-                                                      validate="one_to_one")
+    prompts = with_prompts(samples[["sample_id", "options"]], pd.read_parquet(sm.input.prompts))
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
     store = PredictionLog(sm.params.partial)

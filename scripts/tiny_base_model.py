@@ -4,7 +4,8 @@ import torch
 from tqdm import tqdm
 
 from dvmap.io import logged
-from dvmap.local_train import build_base_model, with_prompts
+from dvmap.local_train import build_base_model
+from dvmap.prompts import with_prompts
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

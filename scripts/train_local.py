@@ -4,7 +4,8 @@ import torch
 
 from dvmap.checkpoints import run_checkpoint_dir
 from dvmap.io import logged
-from dvmap.local_train import grpo_train, with_prompts
+from dvmap.local_train import grpo_train
+from dvmap.prompts import with_prompts
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
