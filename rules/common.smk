@@ -99,20 +99,13 @@ def get_template_spec(wildcards):
 
 
 # ---- training -------------------------------------------------------------------------------
-def get_train_prompts(wildcards):
-    return f"results/prompts/{MODELS[wildcards.model]['template']}/train.parquet"
+def get_model_file(folder, split):
+    """Input function: results/{folder}/{the model's template}/{split}.parquet."""
 
+    def model_file(wildcards):
+        return f"results/{folder}/{MODELS[wildcards.model]['template']}/{split}.parquet"
 
-def get_dev_prompts(wildcards):
-    return f"results/prompts/{MODELS[wildcards.model]['template']}/dev.parquet"
-
-
-def get_verl_train_file(wildcards):
-    return f"results/verl/{MODELS[wildcards.model]['template']}/train.parquet"
-
-
-def get_verl_val_file(wildcards):
-    return f"results/verl/{MODELS[wildcards.model]['template']}/dev.parquet"
+    return model_file
 
 
 def get_checkpoint_dir(wildcards):
@@ -126,8 +119,8 @@ def get_local_config(wildcards):
 def get_verl_overrides(wildcards):
     model = MODELS[wildcards.model]
     return verl_overrides(wildcards.model, model, SPECS["models"]["presets"][model["preset"]],
-                          SPECS["models"]["reward"], str(Path(get_verl_train_file(wildcards)).resolve()),
-                          str(Path(get_verl_val_file(wildcards)).resolve()))
+                          SPECS["models"]["reward"], str(Path(get_model_file("verl", "train")(wildcards)).resolve()),
+                          str(Path(get_model_file("verl", "dev")(wildcards)).resolve()))
 
 
 def get_resource(key):

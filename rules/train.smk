@@ -8,7 +8,7 @@ rule tiny_base_model:
     """Tokenizer trained on the corpus, a tiny Qwen3 and the value-free format warm-up."""
     input:
         train="results/corpus/train.parquet",
-        prompts=get_train_prompts,
+        prompts=get_model_file("prompts", "train"),
     output:
         directory("results/models/{model}-base"),
     wildcard_constraints:
@@ -31,9 +31,9 @@ rule train_local:
     input:
         base="results/models/{model}-base",
         train="results/corpus/train.parquet",
-        train_prompts=get_train_prompts,
+        train_prompts=get_model_file("prompts", "train"),
         dev="results/corpus/dev.parquet",
-        dev_prompts=get_dev_prompts,
+        dev_prompts=get_model_file("prompts", "dev"),
     output:
         directory("results/models/{model}"),
     wildcard_constraints:
@@ -55,8 +55,8 @@ rule train_local:
 rule train_verl:
     """Upstream verl GRPO (python -m verl.trainer.main_ppo), then the merged Hugging Face model."""
     input:
-        train=get_verl_train_file,
-        val=get_verl_val_file,
+        train=get_model_file("verl", "train"),
+        val=get_model_file("verl", "dev"),
     output:
         directory("results/models/{model}"),
     wildcard_constraints:
