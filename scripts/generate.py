@@ -3,9 +3,9 @@ import os
 
 import pandas as pd
 
-from dvmap.backends import (OpenAIBackend, Request, TransformersBackend, VLLMBackend, generate_into,
-                            local_server)
+from dvmap.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
 from dvmap.errors import DVMapError
+from dvmap.generate_job import generate_in_python
 from dvmap.io import logged, write_parquet
 from dvmap.predictions import PredictionLog, pending, predictions_frame
 from dvmap.prompts import chat_messages, with_prompts
@@ -14,8 +14,10 @@ sm = snakemake  # noqa: F821
 spec, sampling, weights = sm.params.model, sm.params.sampling, sm.params.weights
 
 
-def run(backend, todo, store):
-    generate_into(store, backend, todo, desc=f"{sm.wildcards.model} {sm.wildcards.dataset}")
+def vllm_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
 
 
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
@@ -28,20 +30,15 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     n_pending = len(pending(list(requests), store.load()))
     log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),
              spec["engine"], sm.params.partial)
-    if n_pending:  # no server is started when nothing is left
-        if spec["engine"] == "openai" and "server" in spec:
-            with local_server(spec["server"], weights, log_file=server_log) as url:
-                run(OpenAIBackend(url, weights, sampling, extra_body=spec.get("extra_body")), every, store)
-        elif spec["engine"] == "openai":
-            key_var = spec.get("api_key_env")
-            if key_var and not os.environ.get(key_var):
-                raise DVMapError(f"eval model {sm.wildcards.model}: set the API key in the environment variable {key_var}")
-            run(OpenAIBackend(spec["endpoint"], weights, sampling, os.environ.get(key_var, "not-needed"),
-                              spec.get("extra_body")), every, store)
-        elif spec["engine"] == "transformers":
-            run(TransformersBackend(weights, sampling, spec.get("score_options", False)), every, store)
-        else:
-            run(VLLMBackend(weights, sampling, spec.get("gpus", 1)), every, store)
+    if n_pending and spec["engine"] == "vllm" and not vllm_importable() and os.environ.get(VLLM_PYTHON_ENV):
+        # vLLM lives in an environment of its own (scripts/setup_vllm_cpu.sh): run the job with its Python
+        log.info("vLLM is not installed here: generating with %s=%s", VLLM_PYTHON_ENV, os.environ[VLLM_PYTHON_ENV])
+        server_log.flush()
+        generate_in_python(os.environ[VLLM_PYTHON_ENV], spec, weights, sampling, every, sm.params.partial,
+                           log_file=server_log)
+    elif n_pending:  # no engine or server is started when nothing is left
+        with open_backend(spec, weights, sampling, log_file=server_log) as backend:
+            generate_into(store, backend, every, desc=f"{sm.wildcards.model} {sm.wildcards.dataset}")
     frame = predictions_frame(list(requests), store.load())
     failed = frame[frame["status"] == "api_error"]
     if len(failed) > sampling["max_api_error_rate"] * len(frame):

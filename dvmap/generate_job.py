@@ -1,0 +1,73 @@
+"""One generation job run by another Python: the vLLM stack lives in an environment of its own
+(`.venv-vllm` from scripts/setup_vllm_cpu.sh on CPU), apart from the CPU demo stack. The job (eval
+model spec, weights, sampling, requests, prediction log) travels as a JSON file; the child appends
+to the same resumable prediction log (dvmap.predictions) and writes a summary.
+
+    python -m dvmap.generate_job JOB.json
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from dvmap.backends import Request, generate_into, open_backend
+from dvmap.errors import DVMapError
+from dvmap.predictions import PredictionLog
+
+
+def job_document(spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request],
+                 log_path: str | Path, summary_path: str | Path) -> dict:
+    """The JSON-serialisable job: what `run_job` needs, paths made absolute."""
+    return {"spec": dict(spec), "weights": str(weights), "sampling": dict(sampling),
+            "log": str(Path(log_path).resolve()), "summary": str(Path(summary_path).resolve()),
+            "requests": [{"sample_id": r.sample_id, "messages": r.messages, "options": list(r.options)}
+                         for r in requests]}
+
+
+def run_job(job: Mapping, log_file=None) -> dict:
+    """Start the spec's backend, generate what the log has not finished, stop it. Returns
+    {generated, start_s, generate_s}: how many were generated now, seconds to start, to generate."""
+    requests = [Request(r["sample_id"], r["messages"], r["options"]) for r in job["requests"]]
+    started = time.monotonic()
+    with open_backend(job["spec"], job["weights"], job["sampling"], log_file=log_file) as backend:
+        ready = time.monotonic()
+        generated = generate_into(PredictionLog(job["log"]), backend, requests, desc=f"{job['spec']['engine']}")
+        done = time.monotonic()
+    return {"generated": generated, "start_s": round(ready - started, 3), "generate_s": round(done - ready, 3)}
+
+
+def generate_in_python(python: str, spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request],
+                       log_path: str | Path, log_file=None, env: Mapping[str, str] | None = None) -> dict:
+    """Run one job with `python` (which must have vLLM and the kit installed) and return its summary;
+    its output goes to `log_file` (or is discarded). A failed child is a DVMapError naming its exit status."""
+    if not Path(python).exists():
+        raise DVMapError(f"{python}: no such Python (create the vLLM environment with scripts/setup_vllm_cpu.sh)")
+    with tempfile.TemporaryDirectory(prefix="dvmap-job-") as tmp:
+        job_path, summary_path = Path(tmp) / "job.json", Path(tmp) / "summary.json"
+        job_path.write_text(json.dumps(job_document(spec, weights, sampling, requests, log_path, summary_path)))
+        proc = subprocess.run([python, "-m", "dvmap.generate_job", str(job_path)], stdout=log_file or subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT, env={**os.environ, **dict(env or {})})
+        if proc.returncode != 0:
+            raise DVMapError(f"generation with {python} exited with {proc.returncode} (finished predictions are kept "
+                             f"in {log_path}; the child's output is in the job's log)")
+        return json.loads(summary_path.read_text())
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m dvmap.generate_job JOB.json", file=sys.stderr)
+        return 2
+    job = json.loads(Path(argv[0]).read_text())
+    summary = run_job(job, log_file=sys.stdout)
+    Path(job["summary"]).write_text(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
