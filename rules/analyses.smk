@@ -1,0 +1,161 @@
+# Data analyses (no model needed): Figure 1a-1c from the survey and Tables 1, 6, 7, 8, 9 rendered
+# from the specs. Numbers go to results/analysis/*.csv (with n and bootstrap CIs), figures to
+# results/figures/*.png. Settings: specs/analyses.yaml. Target: `snakemake --cores all analyses`.
+ANALYSES = SPECS["analyses"]
+ANALYSIS_QUESTIONS = SPECS["questions"]["questions"]
+ANALYSIS_COUNTRY_CODES = [c["iso3"] for c in SPECS["countries"]["countries"]]
+
+SPEC_TABLES = {
+    "countries": ["table1_countries", "table8_cross_countries"],
+    "attributes": ["table6_attributes"],
+    "questions": ["table7_questions", "table9_cross_value"],
+}
+DATA_ANALYSIS_OUTPUTS = [
+    "results/analysis/fig1a_heterogeneity.csv",
+    "results/analysis/fig1a_entropy_by_country_question.csv",
+    "results/figures/fig1a_heterogeneity.png",
+    "results/analysis/fig1b_entropy_histogram.csv",
+    "results/analysis/fig1b_entropy_summary.csv",
+    "results/figures/fig1b_entropy_distribution.png",
+    "results/analysis/fig1c_attribute_importance.csv",
+    "results/figures/fig1c_attribute_importance.png",
+]
+
+
+# Inputs of the rules below, as data (the target list, get_analysis_targets(), is in common.smk
+# with the other input functions).
+IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries")}
+IMPORTANCE_QUESTIONS = [q for q in ANALYSIS_QUESTIONS if ANALYSES["attribute_importance"]["questions"] is None
+                        or q["id"] in ANALYSES["attribute_importance"]["questions"]]
+SPEC_TABLE_OUTPUTS = {
+    kind: {f"{name.split('_')[0]}_{ext}": report(f"results/analysis/{name}.{ext}", category="Analyses",
+                                                  subcategory="Tables from the specs")
+           for name in names for ext in ("csv", "md")}
+    for kind, names in SPEC_TABLES.items()
+}
+
+
+rule analysis_heterogeneity:
+    """Figure 1a: the answer shares of the most heterogeneous question, one panel per country."""
+    input:
+        "results/data/respondents.parquet",
+    output:
+        distribution=report("results/analysis/fig1a_heterogeneity.csv", category="Analyses", subcategory="Figure 1a"),
+        entropies=report("results/analysis/fig1a_entropy_by_country_question.csv", category="Analyses",
+                         subcategory="Figure 1a"),
+        figure=report("results/figures/fig1a_heterogeneity.png", category="Analyses", subcategory="Figure 1a"),
+    params:
+        countries=SPECS["countries"]["countries"],
+        questions=ANALYSIS_QUESTIONS,
+        heterogeneity=ANALYSES["heterogeneity"],
+        use_weight=ANALYSES["use_weight"],
+        seed=ANALYSES["seed"],
+        resamples=ANALYSES["bootstrap_resamples"],
+    log:
+        "logs/analyses/analysis_heterogeneity.log",
+    benchmark:
+        "benchmarks/analyses/analysis_heterogeneity.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/analysis_heterogeneity.py"
+
+
+rule analysis_entropy_distribution:
+    """Figure 1b: entropy (bits) of (profile, question) pairs before filtering, with the H = 0 mass."""
+    input:
+        "results/data/archetypes.parquet",
+    output:
+        histogram=report("results/analysis/fig1b_entropy_histogram.csv", category="Analyses", subcategory="Figure 1b"),
+        summary=report("results/analysis/fig1b_entropy_summary.csv", category="Analyses", subcategory="Figure 1b"),
+        figure=report("results/figures/fig1b_entropy_distribution.png", category="Analyses", subcategory="Figure 1b"),
+    params:
+        spec=ANALYSES["entropy_distribution"],
+        seed=ANALYSES["seed"],
+        resamples=ANALYSES["bootstrap_resamples"],
+    log:
+        "logs/analyses/analysis_entropy_distribution.log",
+    benchmark:
+        "benchmarks/analyses/analysis_entropy_distribution.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/analysis_entropy_distribution.py"
+
+
+rule analysis_attribute_importance:
+    """Figure 1c: random-forest permutation importance of the 11 attributes for every question."""
+    input:
+        "results/data/respondents.parquet",
+    output:
+        table=report("results/analysis/fig1c_attribute_importance.csv", category="Analyses", subcategory="Figure 1c"),
+        figure=report("results/figures/fig1c_attribute_importance.png", category="Analyses", subcategory="Figure 1c"),
+    params:
+        attribute_names=ATTRIBUTE_NAMES,
+        questions=IMPORTANCE_QUESTIONS,
+        countries=ANALYSES["attribute_importance"]["countries"] or ANALYSIS_COUNTRY_CODES,
+        spec=IMPORTANCE_SPEC,
+        seed=ANALYSES["seed"],
+        resamples=ANALYSES["bootstrap_resamples"],
+    threads: 2
+    log:
+        "logs/analyses/analysis_attribute_importance.log",
+    benchmark:
+        "benchmarks/analyses/analysis_attribute_importance.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/analysis_attribute_importance.py"
+
+
+rule table_countries:
+    """Tables 1 and 8: training and cross-country countries with their quadrant, from specs/countries.yaml."""
+    output:
+        **SPEC_TABLE_OUTPUTS["countries"],
+    params:
+        table="countries",
+        countries=SPECS["countries"]["countries"],
+    log:
+        "logs/analyses/table_countries.log",
+    benchmark:
+        "benchmarks/analyses/table_countries.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/analysis_spec_tables.py"
+
+
+rule table_attributes:
+    """Table 6: the 11 attributes with their WVS variables and labels or bins, from specs/attributes.yaml."""
+    output:
+        **SPEC_TABLE_OUTPUTS["attributes"],
+    params:
+        table="attributes",
+        attributes=SPECS["attributes"],
+        countries=SPECS["countries"]["countries"],
+        max_labels=ANALYSES["spec_tables"]["max_labels_in_markdown"],
+    log:
+        "logs/analyses/table_attributes.log",
+    benchmark:
+        "benchmarks/analyses/table_attributes.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/analysis_spec_tables.py"
+
+
+rule table_questions:
+    """Tables 7 and 9: the questions with category, concept and options; cross-value neighbours."""
+    output:
+        **SPEC_TABLE_OUTPUTS["questions"],
+    params:
+        table="questions",
+        questions=ANALYSIS_QUESTIONS,
+    log:
+        "logs/analyses/table_questions.log",
+    benchmark:
+        "benchmarks/analyses/table_questions.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/analysis_spec_tables.py"

@@ -1,0 +1,14 @@
+"""Snakemake adapter: Figure 1c, permutation importance of the 11 attributes per question."""
+import pandas as pd
+
+from dvmap.analysis_figures import importance_heatmap
+from dvmap.attribute_importance import attribute_importance
+from dvmap.io import logged
+
+sm = snakemake  # noqa: F821
+with logged(sm.log[0]) as log:
+    p = sm.params
+    table = attribute_importance(pd.read_parquet(sm.input[0]), p.attribute_names, p.questions, p.countries, p.spec,
+                                 p.seed, p.resamples, n_jobs=sm.threads, log=log.info)
+    table.to_csv(sm.output.table, index=False)
+    importance_heatmap(table, {q["id"]: q["concept"] for q in p.questions}, sm.output.figure)
