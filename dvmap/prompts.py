@@ -25,10 +25,13 @@ def environment(template_dir: str | Path = TEMPLATE_DIR) -> jinja2.Environment:
 
 
 def template_variables(samples: pd.DataFrame, attribute_names: Sequence[str]) -> pd.DataFrame:
-    """Template variables per sample, one column each: attributes (snake case), question, options."""
+    """Template variables per sample, one column each: attributes (snake case), question, options.
+    The options come in the order the prompt presents them: `presented_options` where a dataset has
+    that column (the option-order robustness dataset), else `options` (the question's order)."""
     frame = pd.DataFrame({variable_name(a): samples[a].to_numpy() for a in attribute_names})
     frame["question"] = samples["question"].to_numpy()
-    frame["options"] = [list(o) for o in samples["options"]]
+    shown = "presented_options" if "presented_options" in samples.columns else "options"
+    frame["options"] = [list(o) for o in samples[shown]]
     return frame
 
 

@@ -1,0 +1,37 @@
+"""Snakemake adapter: Figure 8, share of answers that change under the robustness datasets, every row."""
+import pandas as pd
+
+from dvmap.io import logged
+from dvmap.metrics import parse_predictions
+from dvmap.model_analyses import change_rates
+from dvmap.model_analysis_figures import value_flip_figure
+from dvmap.robustness import pair_predictions, reference_note
+
+sm = snakemake  # noqa: F821
+with logged(sm.log[0]) as log:
+    samples = pd.read_parquet(sm.input.original)
+    originals = {name: files for name, _t, _k, files in sm.params.original}
+    parsed_original = {}
+    frames = []
+    for perturbation, dataset_file in zip(sm.params.perturbed, sm.input.datasets):
+        dataset = pd.read_parquet(dataset_file)
+        for name, _template, kind, files in sm.params.perturbed[perturbation]:
+            if len(files) != len(originals[name]):
+                raise ValueError(f"{name}: {len(originals[name])} original but {len(files)} {perturbation} "
+                                 "prediction files")
+            if name not in parsed_original:
+                parsed_original[name] = [parse_predictions(pd.read_parquet(f), samples) for f in originals[name]]
+            pairs = [pair_predictions(o, parse_predictions(pd.read_parquet(f), dataset), dataset)
+                     for o, f in zip(parsed_original[name], files)]
+            rates = change_rates(pairs, sm.params.resamples, sm.params.seed)
+            rates.insert(0, "perturbation", perturbation)
+            rates.insert(0, "kind", kind)
+            rates.insert(0, "model", name)
+            rates["note"] = reference_note(name, perturbation) if kind == "reference predictor" else ""
+            frames.append(rates)
+            overall = rates.iloc[0]
+            log.info("%s %s: %.3f [%.3f, %.3f] of %d pairs", name, perturbation, overall["rate"],
+                     overall["rate_ci_low"], overall["rate_ci_high"], overall["n_pairs"])
+    table = pd.concat(frames, ignore_index=True)
+    table.round(4).to_csv(sm.output.table, index=False)
+    value_flip_figure(table, sm.output.figure)

@@ -1,0 +1,20 @@
+"""Snakemake adapter: embeddings of every question's text, offline (HF_HUB_OFFLINE=1)."""
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub: nothing is fetched at run time
+
+import pandas as pd  # noqa: E402
+
+from dvmap.embeddings import embed, model_location, question_texts  # noqa: E402
+from dvmap.io import logged, write_parquet  # noqa: E402
+
+sm = snakemake  # noqa: F821
+with logged(sm.log[0]) as log:
+    spec, questions = sm.params.embedding, sm.params.questions
+    location = model_location(spec)
+    texts = question_texts(questions, spec["text"])
+    vectors = embed(texts, location, spec["max_length"])
+    write_parquet(pd.DataFrame({"q_id": [q["id"] for q in questions], "role": [q["role"] for q in questions],
+                                "text": texts, "embedding": [v.tolist() for v in vectors]}), sm.output[0])
+    log.info("%d questions embedded with %s (%s), dimension %d", len(texts), location, spec["backend"],
+             vectors.shape[1])
