@@ -13,6 +13,9 @@ include: "rules/data.smk"
 include: "rules/prompts.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/analyses.smk"
+include: "rules/model_analyses.smk"
+include: "rules/general_utility.smk"
 
 
 rule all:
@@ -27,3 +30,23 @@ rule data:
     """The corpus, benchmarks, audits, prompts and exports only (no training)."""
     input:
         get_data_targets(),
+
+
+rule analyses:
+    """The data analyses (Figure 1a-1c) and the tables rendered from the specs (no model needed), and the
+    model analyses (Figures 5, 8, 9, Table 12: predictions of every evaluated model and reference predictor)."""
+    input:
+        get_analysis_targets(),
+        get_model_analysis_targets(),  # rules/model_analyses.smk: Figures 5, 8, 9 and Table 12
+
+
+rule paper:
+    """Every table and figure of the paper the specs declare: Table 2 and the benchmark tables, the
+    ablation Tables 3, 4, 5, 10 and the scale figures (specs/experiments.yaml), Table 11 (general
+    utility) and the analyses."""
+    input:
+        get_eval_targets(),
+        get_experiment_targets(),
+        get_general_utility_targets(),
+        get_analysis_targets(),
+        get_model_analysis_targets(),

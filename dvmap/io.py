@@ -33,7 +33,8 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
 
 @contextmanager
 def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
-    """Log to `log_path` (and stderr); a DVMapError ends the process with its one-line message."""
+    """Log to `log_path` (and stderr); a DVMapError ends the process with its one-line message, any
+    other exception is logged with its traceback (so it reaches the rule's log file) and re-raised."""
     logger = logging.getLogger("dvmap")
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -48,6 +49,9 @@ def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
     except DVMapError as error:
         logger.error("%s", error)
         raise SystemExit(f"ERROR: {error}") from None
+    except Exception:
+        logger.exception("failed")
+        raise
     finally:
         for h in handlers:
             logger.removeHandler(h)

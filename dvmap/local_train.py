@@ -89,9 +89,11 @@ def _trl_dataset(frame: pd.DataFrame):
 
 def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg: Mapping, out_dir: str | Path,
                checkpoint_dir: str | Path) -> list[dict]:
-    """GRPO on the training samples with TRL. Writes the model and `train_log.jsonl` (reward mean
-    per logging step, dev-slice accuracy every eval_steps) to out_dir; resumes from the newest
-    checkpoint in checkpoint_dir after an interruption."""
+    """GRPO on the training samples with TRL. Every eval_steps the policy answers a fixed dev slice
+    (greedy); the output is the checkpoint with the best dev accuracy among those whose parseable
+    share reaches `select_min_valid` (model selection on dev, never on a benchmark). Writes the
+    model and `train_log.jsonl` (reward per logging step, dev accuracy per evaluation, the selected
+    step) to out_dir; resumes from the newest checkpoint in checkpoint_dir after an interruption."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
@@ -99,41 +101,54 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
     g = cfg["grpo"]
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir)
-    dev_slice = dev.sample(min(g["eval_samples"], len(dev)), random_state=cfg["seed"]).reset_index(drop=True)
+    # the same dev slice for every seed, so seeds are selected on equal terms
+    dev_slice = dev.sample(min(g["eval_samples"], len(dev)), random_state=0).reset_index(drop=True)
     dev_messages = chat_messages(dev_slice)
     log: list[dict] = []
     checkpoint_dir = Path(checkpoint_dir)
     log_path = checkpoint_dir / LOG_NAME  # beside the checkpoints, so a resumed run continues it
+    best_dir = checkpoint_dir / "best"    # the selected weights so far (survives a resume)
     if log_path.exists():
         log = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
-    def dev_accuracy(m) -> dict:
-        return strict_accuracy(greedy_completions(m, tokenizer, dev_messages, g["max_completion_length"]), dev_slice)
+    def write(entry: dict) -> None:
+        log.append(entry)
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+    def evaluate(m, step: int) -> None:
+        """Dev accuracy of the policy at this step; keep its weights when it is the best so far."""
+        dev_score = strict_accuracy(greedy_completions(m, tokenizer, dev_messages, g["max_completion_length"]),
+                                    dev_slice)
+        best = selected_step(log, g["select_min_valid"])
+        eligible = dev_score["valid"] >= g["select_min_valid"]
+        improved = eligible and (best is None or dev_score["accuracy"] > best[1])
+        if improved:
+            tmp = checkpoint_dir / "best.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            m.save_pretrained(tmp)
+            shutil.rmtree(best_dir, ignore_errors=True)
+            tmp.rename(best_dir)
+        write({"step": step, "dev": dev_score})
 
     class JsonlLog(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "reward" in logs:
-                entry = {"step": state.global_step, "reward_mean": logs["reward"], "reward_std": logs.get("reward_std"),
-                         "completion_length": logs.get("completions/mean_length")}
-                self._write(entry)
+                write({"step": state.global_step, "reward_mean": logs["reward"], "reward_std": logs.get("reward_std"),
+                       "completion_length": logs.get("completions/mean_length")})
 
         def on_step_end(self, args, state, control, model=None, **kwargs):
             if state.global_step % g["eval_steps"] == 0 or state.global_step == state.max_steps:
-                self._write({"step": state.global_step, "dev": dev_accuracy(model)})
+                evaluate(model, state.global_step)
                 model.train()
 
-        @staticmethod
-        def _write(entry):
-            log.append(entry)
-            with open(log_path, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry) + "\n")
-
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    if not log:
-        JsonlLog._write({"step": 0, "dev": dev_accuracy(model)})
+    if not any("dev" in h for h in log):
+        evaluate(model, 0)
     reward = cfg["reward"]
     config = GRPOConfig(
-        output_dir=str(checkpoint_dir), max_steps=g["steps"], learning_rate=g["lr"], lr_scheduler_type="constant",
+        output_dir=str(checkpoint_dir), max_steps=g["steps"], learning_rate=g["lr"],
+        lr_scheduler_type=g["lr_schedule"], warmup_steps=g["lr_warmup_steps"],
         per_device_train_batch_size=g["prompts_per_step"] * g["rollouts"], num_generations=g["rollouts"],
         max_completion_length=g["max_completion_length"], temperature=g["temperature"], beta=g["kl_coef"],
         # truncated completions (no end of turn) get no gradient: keeps the policy terminating its answer
@@ -144,13 +159,27 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
                           reward_funcs=trl_reward(reward["variant"], **params_from_spec(reward)),
                           callbacks=[JsonlLog()])
     latest = latest_checkpoint(checkpoint_dir)
-    if latest is not None and latest[0] >= g["steps"]:
-        # finished before (e.g. killed while saving the output): take its weights, train no further
-        trainer.model.load_state_dict(AutoModelForCausalLM.from_pretrained(latest[1]).state_dict())
-    else:
+    if latest is None or latest[0] < g["steps"]:  # a finished run (e.g. killed while saving) trains no further
         trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
+    best = selected_step(log, g["select_min_valid"])
+    if best is None:
+        raise RuntimeError(f"no dev evaluation reached a parseable share of {g['select_min_valid']} "
+                           f"(see {log_path}); the recipe fails on this run")
+    selected = AutoModelForCausalLM.from_pretrained(best_dir)
+    write({"step": g["steps"], "selected_step": best[0], "selected_dev_accuracy": best[1]})
     out = Path(out_dir)
-    trainer.save_model(str(out))
+    selected.save_pretrained(out)
     tokenizer.save_pretrained(out)
     shutil.copyfile(log_path, out / LOG_NAME)
     return log
+
+
+def selected_step(log: Sequence[Mapping], min_valid: float) -> tuple[int, float] | None:
+    """(step, dev accuracy) of the best dev evaluation whose parseable share reaches min_valid; the
+    earliest one on ties. None when no evaluation qualifies."""
+    best = None
+    for entry in log:
+        if "dev" in entry and entry["dev"]["valid"] >= min_valid:
+            if best is None or entry["dev"]["accuracy"] > best[1]:
+                best = (entry["step"], entry["dev"]["accuracy"])
+    return best

@@ -13,7 +13,8 @@ from dvmap.verl_config import check_batch_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"
-SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic", "models")
+SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic", "models", "analyses",
+              "model_analyses", "general_utility", "experiments", "paper_numbers")
 N_ATTRIBUTES = 11
 
 
@@ -78,6 +79,15 @@ def check_countries(spec: dict, file) -> None:
     roles = {c["role"] for c in countries}
     if "train" not in roles:
         raise SpecError(file, "countries", "no country has role 'train'")
+    for i, c in enumerate(countries):  # a map position must lie in the country's quadrant
+        if "position" not in c:
+            continue
+        values, sides = c["position"], c["quadrant"].split("/")
+        for axis, side, negative in (("x", sides[0], "traditional"), ("y", sides[1], "survival")):
+            if values[axis] != 0 and (values[axis] < 0) != (side == negative):
+                raise SpecError(file, f"countries/{i}/position/{axis}",
+                                f"{values[axis]} contradicts quadrant '{c['quadrant']}' (x < 0: traditional, "
+                                f"y < 0: survival)")
 
 
 def check_attributes(spec: dict, file) -> None:
@@ -165,6 +175,8 @@ def check_eval_models(spec: dict, file) -> None:
             raise SpecError(file, f"{where}/weights/base_of", f"'{ref}' is not a local model (use hub: for its base)")
         if m.get("score_options") and m["engine"] != "transformers":
             raise SpecError(file, f"{where}/score_options", "option log-probs need the transformers engine")
+        if "vllm_args" in m and not (m["engine"] == "vllm" or m.get("server") == "vllm"):
+            raise SpecError(file, f"{where}/vllm_args", "vLLM options need engine: vllm or server: vllm")
         if m["engine"] == "openai" and "server" in m and "hub" in m["weights"] and m["server"] == "transformers":
             raise SpecError(file, f"{where}/server", "a local transformers server needs local weights")
     for i, pair in enumerate(spec["comparisons"]):
@@ -219,6 +231,50 @@ def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
             if model["template"] not in templates:
                 raise SpecError(paths["models"], f"{section}/{name}/template",
                                 f"unknown template '{model['template']}' (have {sorted(templates)})")
+    check_analyses_against(specs["analyses"], specs, paths)
+    from dvmap.robustness import check_model_analyses_against  # the spec refers to the attributes
+
+    check_model_analyses_against(specs["model_analyses"], specs["attributes"], paths["model_analyses"])
+    from dvmap.general_utility import check_general_utility  # pairs name models, local tasks templates
+
+    check_general_utility(specs, paths)
+    check_experiments_against(specs, paths)
+
+
+def check_experiments_against(specs: dict, paths: dict[str, str]) -> None:
+    """Rows, variants and sizes of the experiments spec against the models and prompts specs; the
+    paper's numbers name tables and rows of the experiments spec."""
+    from dvmap.experiments import check_experiments
+
+    experiments = specs["experiments"]
+    check_experiments(experiments, specs["models"], specs["prompts"]["templates"], paths["experiments"])
+    for table, rows in specs["paper_numbers"]["tables"].items():
+        if table not in experiments["tables"]:
+            raise SpecError(paths["paper_numbers"], f"tables/{table}", f"no table '{table}' in {paths['experiments']}")
+        known = experiments["tables"][table]["rows"]
+        for row, numbers in rows.items():
+            if row not in known:
+                raise SpecError(paths["paper_numbers"], f"tables/{table}/{row}",
+                                f"no row '{row}' in {table} of {paths['experiments']} (rows: {', '.join(known)})")
+            if numbers.get("vs", row) not in known:
+                raise SpecError(paths["paper_numbers"], f"tables/{table}/{row}/vs", f"no row '{numbers['vs']}' in {table}")
+
+
+def check_analyses_against(analyses: dict, specs: dict, paths: dict[str, str]) -> None:
+    """Countries and questions named in the analyses spec exist in the countries and questions specs."""
+    known = {"country": [c["iso3"] for c in specs["countries"]["countries"]],
+             "question": [q["id"] for q in specs["questions"]["questions"]]}
+    named = [("heterogeneity/country", analyses["heterogeneity"]["country"], "country"),
+             ("heterogeneity/question", analyses["heterogeneity"]["question"], "question"),
+             ("entropy_distribution/country", analyses["entropy_distribution"]["country"], "country")]
+    for key, what in (("countries", "country"), ("questions", "question")):
+        named += [(f"attribute_importance/{key}/{i}", value, what)
+                  for i, value in enumerate(analyses["attribute_importance"][key] or [])]
+    for key_path, value, what in named:
+        if value is not None and value not in known[what]:
+            source = paths["countries" if what == "country" else "questions"]
+            raise SpecError(paths["analyses"], key_path,
+                            f"unknown {what} '{value}' (not in {source}; have {', '.join(known[what])})")
 
 
 def load_config(config: dict) -> dict[str, dict]:

@@ -90,9 +90,13 @@ def with_frequency(samples: pd.DataFrame) -> pd.Series:
 
 def build_datasets(archetypes: pd.DataFrame, profiles: pd.DataFrame, countries: Sequence[Mapping],
                    questions: Sequence[Mapping], attribute_names: Sequence[str],
-                   splits_spec: Mapping) -> tuple[dict[str, pd.DataFrame], list[dict]]:
-    """The six datasets, one row per kept (profile, question) sample, in a stable order."""
-    pools, shortfalls = assign_pools(archetypes, countries, questions, splits_spec)
+                   splits_spec: Mapping, pools: pd.DataFrame | None = None) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """The six datasets, one row per kept (profile, question) sample, in a stable order. `pools`
+    (profile_id, dataset) fixes which profile goes where instead of sampling them."""
+    shortfalls: list[dict] = []
+    given_pools = pools is not None
+    if pools is None:
+        pools, shortfalls = assign_pools(archetypes, countries, questions, splits_spec)
     role_of_q = {q["id"]: q["role"] for q in questions}
     q_info = pd.DataFrame([{"q_id": q["id"], "question": q["text"], "options": list(q["options"]),
                             "category": q["category"], "_q": i} for i, q in enumerate(questions)])
@@ -105,7 +109,7 @@ def build_datasets(archetypes: pd.DataFrame, profiles: pd.DataFrame, countries: 
     wanted_role = np.where(samples["dataset"] == "cross_value", "cross_value", "train")
     samples = samples[samples["q_id"].map(role_of_q).to_numpy() == wanted_role]
     datasets = {}
-    for name in DATASETS:
+    for name in dict.fromkeys(pools["dataset"]) if given_pools else DATASETS:
         d = samples[samples["dataset"] == name].copy()
         d["_c"] = d["country"].map(country_order)
         d = d.sort_values(["_c", "profile_id", "_q"]).reset_index(drop=True)
@@ -115,3 +119,19 @@ def build_datasets(archetypes: pd.DataFrame, profiles: pd.DataFrame, countries: 
         d["n_respondents"] = d["n_respondents"].astype("int64")
         datasets[name] = d[[*SAMPLE_COLUMNS, *attribute_names, *QUESTION_COLUMNS]]
     return datasets, shortfalls
+
+
+def relabel_corpus(corpus: Mapping[str, pd.DataFrame], archetypes: pd.DataFrame, profiles: pd.DataFrame,
+                   countries: Sequence[Mapping], questions: Sequence[Mapping],
+                   attribute_names: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """A filter variant's corpus: the main corpus's profiles in the same splits, with the samples
+    and labels the variant's archetype filter keeps. Only the filtering differs, and no profile of
+    a benchmark can enter it."""
+    pools = pd.concat([pd.DataFrame({"profile_id": frame["profile_id"].unique(), "dataset": name})
+                       for name, frame in corpus.items()], ignore_index=True)
+    datasets, _ = build_datasets(archetypes, profiles, countries, questions, attribute_names, {}, pools)
+    for name, frame in corpus.items():
+        extra = set(datasets[name]["profile_id"]) - set(frame["profile_id"])
+        if extra:  # cannot happen by construction; a leak would be a build failure
+            raise ValueError(f"variant corpus {name}: {len(extra)} profiles outside the main corpus's {name}")
+    return datasets

@@ -1,26 +1,79 @@
 """Result tables and figures: Table 2 (cross-demographic), per-country accuracy (Figure 3),
-cross-country (Figure 6) and cross-value (Figure 7) results per model, paired tests."""
+cross-country (Figure 6) and cross-value (Figure 7) results per model, paired tests, the ablation
+tables and the scale figures.
+
+A trained model's row is the mean over its seeds. Its 95% CI combines the two sources of
+variance: the benchmark's sampling (the per-seed percentile-bootstrap half-widths, averaged over
+seeds: the seeds answer the same samples, so their sampling errors are not independent) and the
+seeds (t_{0.975, k-1} x s / sqrt(k) with s the standard deviation across the k seeds), added in
+quadrature on each side. With one seed the CI is the bootstrap CI alone."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import json
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from dvmap import metrics
 
 METRIC_COLUMNS = ["acc", "lc", "wd", "jsd"]
+MEAN_COLUMNS = ["acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate"]
+
+
+def combined_ci(values: Sequence[float], cis: Sequence[Sequence[float]]) -> tuple[float, float, float]:
+    """(mean, low, high) over seeds: bootstrap half-widths averaged over seeds, combined in
+    quadrature with the seed term t_{0.975,k-1} s / sqrt(k)."""
+    v = np.asarray(values, dtype=float)
+    mean = float(v.mean())
+    below = float(np.mean([x - lo for x, (lo, _) in zip(v, cis)]))
+    above = float(np.mean([hi - x for x, (_, hi) in zip(v, cis)]))
+    k = len(v)
+    seed_term = float(stats.t.ppf(0.975, k - 1) * v.std(ddof=1) / np.sqrt(k)) if k > 1 else 0.0
+    return mean, mean - float(np.hypot(below, seed_term)), mean + float(np.hypot(above, seed_term))
+
+
+def aggregate_scores(scores: Sequence[Mapping]) -> dict:
+    """One row's score from its per-seed scores (a single score passes through): metric means with
+    combined CIs, the standard deviation across seeds, the worst parse-failure rate."""
+    k = len(scores)
+    out = {"n": scores[0]["n"], "n_seeds": k}
+    for m in METRIC_COLUMNS:
+        values = [s[m] for s in scores]
+        out[m], low, high = combined_ci(values, [s[f"{m}_ci"] for s in scores])
+        out[f"{m}_ci"] = [low, high]
+        out[f"{m}_seed_sd"] = float(np.std(values, ddof=1)) if k > 1 else 0.0
+    for key in MEAN_COLUMNS:
+        out[key] = float(np.mean([s[key] for s in scores]))
+    out["parse_failure_rate_max"] = float(max(s["parse_failure_rate"] for s in scores))
+    return out
 
 
 def score_row(model: str, kind: str, score: Mapping) -> dict:
-    row = {"model": model, "kind": kind, "n": score["n"]}
+    row = {"model": model, "kind": kind, "n": score["n"], "n_seeds": score.get("n_seeds", 1)}
     for m in METRIC_COLUMNS:
         row[m] = score[m]
         row[f"{m}_ci_low"], row[f"{m}_ci_high"] = score[f"{m}_ci"]
-    row.update({"acc_lenient": score["acc_lenient"], "n_parsed": score["n_parsed"],
-                "parse_failure_rate": score["parse_failure_rate"], "api_error_rate": score["api_error_rate"]})
+        row[f"{m}_seed_sd"] = score.get(f"{m}_seed_sd", 0.0)
+    row.update({key: score[key] for key in MEAN_COLUMNS})
+    row["parse_failure_rate_max"] = score.get("parse_failure_rate_max", score["parse_failure_rate"])
     return row
+
+
+def seeds_table(rows: Sequence[Mapping], scores: Mapping[str, Sequence[Mapping]], dataset: str) -> pd.DataFrame:
+    """Per-seed values behind each row (rows: entries with name, kind, files, seeds)."""
+    out = []
+    for row in rows:
+        seeds = row["seeds"] or [None] * len(row["files"])
+        for seed, folder, score in zip(seeds, row["files"], scores[row["name"]]):
+            out.append({"dataset": dataset, "model": row["name"], "kind": row["kind"], "seed": seed,
+                        "predictions": folder, "n": score["n"],
+                        **{m: round(score[m], 4) for m in [*METRIC_COLUMNS, "parse_failure_rate"]}})
+    return pd.DataFrame(out, columns=["dataset", "model", "kind", "seed", "predictions", "n", *METRIC_COLUMNS,
+                                      "parse_failure_rate"])
 
 
 def results_table(scores: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
@@ -31,11 +84,12 @@ def results_table(scores: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
     return frame
 
 
-def per_group_table(parsed_by_model: Mapping[str, pd.DataFrame], by: str) -> pd.DataFrame:
-    """Accuracy per model and country (or question), long format."""
+def per_group_table(parsed_by_model: Mapping[str, Sequence[pd.DataFrame]], by: str) -> pd.DataFrame:
+    """Accuracy per model and country (or question), long format; the mean over a model's seeds."""
     frames = []
     for model, parsed in parsed_by_model.items():
-        table = metrics.per_group_accuracy(parsed, by)
+        per_seed = pd.concat([metrics.per_group_accuracy(p, by) for p in parsed])
+        table = per_seed.groupby(by, sort=False).agg(n=("n", "first"), acc=("acc", "mean")).reset_index()
         table.insert(0, "model", model)
         frames.append(table)
     out = pd.concat(frames, ignore_index=True)
@@ -43,18 +97,84 @@ def per_group_table(parsed_by_model: Mapping[str, pd.DataFrame], by: str) -> pd.
     return out
 
 
-def paired_table(parsed_by_model: Mapping[str, pd.DataFrame], pairs: Sequence[Sequence[str]],
-                 dataset: str) -> pd.DataFrame:
+def paired_over_seeds(a: Sequence[pd.DataFrame], b: Sequence[pd.DataFrame], seed: int = 0) -> dict:
+    """Model a vs model b: per seed a paired test (seed i of a against seed i of b; a model with
+    one set of predictions, e.g. an untrained base, is paired with every seed of the other), then
+    the mean difference with the combined CI, and the largest McNemar p over seeds (the
+    difference is significant at level x for every seed when it is below x)."""
+    if len(a) == len(b):
+        pairs = list(zip(a, b))
+    elif len(b) == 1 or len(a) == 1:
+        pairs = [(x, b[0]) for x in a] if len(b) == 1 else [(a[0], y) for y in b]
+    else:
+        raise ValueError(f"cannot pair {len(a)} seeds with {len(b)} seeds")
+    tests = [metrics.paired_test(x, y, seed) for x, y in pairs]
+    diff, low, high = combined_ci([t["acc_diff"] for t in tests], [t["acc_diff_ci"] for t in tests])
+    return {"n": tests[0]["n"], "n_pairs": len(tests), "acc_diff": diff, "acc_diff_ci": [low, high],
+            "only_a_correct": float(np.mean([t["only_a_correct"] for t in tests])),
+            "only_b_correct": float(np.mean([t["only_b_correct"] for t in tests])),
+            "mcnemar_p_max": float(max(t["mcnemar_p"] for t in tests)), "per_seed": tests}
+
+
+PAIRED_COLUMNS = ["dataset", "model_a", "model_b", "n", "n_pairs", "acc_diff", "acc_diff_ci_low", "acc_diff_ci_high",
+                  "only_a_correct", "only_b_correct", "mcnemar_p_max"]
+
+
+def paired_table(parsed_by_model: Mapping[str, Sequence[pd.DataFrame]], pairs: Sequence[Sequence[str]],
+                 dataset: str, seed: int = 0) -> pd.DataFrame:
     rows = []
     for a, b in pairs:
         if a in parsed_by_model and b in parsed_by_model:
-            t = metrics.paired_test(parsed_by_model[a], parsed_by_model[b])
-            rows.append({"dataset": dataset, "model_a": a, "model_b": b, "n": t["n"], "acc_diff": round(t["acc_diff"], 4),
-                         "acc_diff_ci_low": round(t["acc_diff_ci"][0], 4), "acc_diff_ci_high": round(t["acc_diff_ci"][1], 4),
-                         "only_a_correct": t["only_a_correct"], "only_b_correct": t["only_b_correct"],
-                         "mcnemar_p": t["mcnemar_p"]})
-    return pd.DataFrame(rows, columns=["dataset", "model_a", "model_b", "n", "acc_diff", "acc_diff_ci_low",
-                                       "acc_diff_ci_high", "only_a_correct", "only_b_correct", "mcnemar_p"])
+            t = paired_over_seeds(parsed_by_model[a], parsed_by_model[b], seed)
+            rows.append({"dataset": dataset, "model_a": a, "model_b": b, "n": t["n"], "n_pairs": t["n_pairs"],
+                         "acc_diff": round(t["acc_diff"], 4), "acc_diff_ci_low": round(t["acc_diff_ci"][0], 4),
+                         "acc_diff_ci_high": round(t["acc_diff_ci"][1], 4), "only_a_correct": t["only_a_correct"],
+                         "only_b_correct": t["only_b_correct"], "mcnemar_p_max": t["mcnemar_p_max"]})
+    return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+
+
+PAPER_KEYS = ["acc", "acc_diff", "wd", "wd_diff", "lc"]
+
+
+def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores: Mapping[tuple[str, str], dict],
+                     parsed: Mapping[tuple[str, str], Sequence[pd.DataFrame]], paper: Mapping,
+                     seed: int = 0) -> pd.DataFrame:
+    """An ablation table: per dataset and row, the metrics (mean over seeds), what the row
+    overrides, the paired test against the baseline row and the paper's number for the cell.
+    scores/parsed are keyed by (dataset, row name)."""
+    out = []
+    for dataset in spec["datasets"]:
+        base = spec["baseline"]
+        for row in rows:
+            name = row["name"]
+            entry = score_row(name, row["kind"], scores[(dataset, name)])
+            overrides = {"template": row["template"], **row["overrides"]} if row["kind"] == "language model" else {}
+            line = {"table": table, "dataset": dataset, "row": name, "model": entry.pop("model"),
+                    "variant": row["variant"], "overrides": json.dumps(overrides, sort_keys=True),
+                    "is_baseline": name == base, **entry}
+            if name != base:
+                t = paired_over_seeds(parsed[(dataset, name)], parsed[(dataset, base)], seed)
+                line.update({"acc_diff_vs_baseline": t["acc_diff"], "acc_diff_ci_low": t["acc_diff_ci"][0],
+                             "acc_diff_ci_high": t["acc_diff_ci"][1], "mcnemar_p_max": t["mcnemar_p_max"],
+                             "wd_diff_vs_baseline": entry["wd"] - scores[(dataset, base)]["wd"]})
+            numbers = paper.get(name, {})
+            if numbers and numbers.get("dataset", spec["datasets"][0]) == dataset:
+                line.update({f"paper_{k}": numbers[k] for k in PAPER_KEYS if k in numbers})
+                line["paper_vs"] = numbers.get("vs", base) if any(k.endswith("_diff") for k in numbers) else None
+                line["paper_note"] = numbers.get("note")
+                if line["paper_vs"] not in (None, base):  # the kit's difference against the paper's reference row
+                    t = paired_over_seeds(parsed[(dataset, name)], parsed[(dataset, line["paper_vs"])], seed)
+                    line["acc_diff_vs_paper_vs"] = t["acc_diff"]
+            out.append(line)
+    frame = pd.DataFrame(out)
+    for column in ["acc_diff_vs_baseline", "acc_diff_ci_low", "acc_diff_ci_high", "mcnemar_p_max",
+                   "wd_diff_vs_baseline", *[f"paper_{k}" for k in PAPER_KEYS], "paper_vs", "acc_diff_vs_paper_vs",
+                   "paper_note"]:
+        if column not in frame:
+            frame[column] = None
+    numeric = frame.select_dtypes("number").columns.difference(["n", "n_parsed", "n_seeds", "mcnemar_p_max"])
+    frame[numeric] = frame[numeric].round(4)
+    return frame
 
 
 def grouped_bar_figure(table: pd.DataFrame, group: str, title: str, path: str | Path,
@@ -83,6 +203,52 @@ def grouped_bar_figure(table: pd.DataFrame, group: str, title: str, path: str | 
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncol=min(4, len(models)), loc="upper left", frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def scale_table(sizes: Sequence[tuple[str, Mapping, Mapping]], scores: Mapping[str, Sequence[Mapping]],
+                dataset: str) -> pd.DataFrame:
+    """One row per (size, base or DVMap): metric means over seeds with their seed SD and combined CI."""
+    out = []
+    for label, base, dvmap in sizes:
+        for role, row in (("base", base), ("dvmap", dvmap)):
+            agg = aggregate_scores(scores[row["name"]])
+            out.append({"dataset": dataset, "size": label, "role": role, "model": row["name"], "n": agg["n"],
+                        "n_seeds": agg["n_seeds"],
+                        **{k: round(v, 4) for m in ("acc", "lc", "wd") for k, v in
+                           ((m, agg[m]), (f"{m}_seed_sd", agg[f"{m}_seed_sd"]), (f"{m}_ci_low", agg[f"{m}_ci"][0]),
+                            (f"{m}_ci_high", agg[f"{m}_ci"][1]))}})
+    return pd.DataFrame(out)
+
+
+def scale_figure(table: pd.DataFrame, references: Mapping[str, Mapping], title: str, path: str | Path) -> None:
+    """Acc, LC and WD (panels) across sizes (x), base vs DVMap (lines, error bars: SD over seeds),
+    reference predictors as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(dict.fromkeys(table["size"]))
+    x = np.arange(len(sizes))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), dpi=120)
+    styles = {"base": ("tab:gray", "o", "base"), "dvmap": ("tab:blue", "s", "DVMap (GRPO)")}
+    ref_colors = plt.get_cmap("Set2")
+    for ax, metric, label in zip(axes, ("acc", "lc", "wd"), ("accuracy", "Likert consistency", "Wasserstein distance")):
+        for i, (name, score) in enumerate(references.items()):
+            ax.axhline(score[metric], color=ref_colors(i), linestyle="--", linewidth=1, label=name)
+        for role, (color, marker, legend) in styles.items():
+            part = table[table["role"] == role].set_index("size").reindex(sizes)
+            ax.errorbar(x, part[metric], yerr=part[f"{metric}_seed_sd"], color=color, marker=marker, capsize=4,
+                        label=legend)
+        ax.set_xticks(x, sizes)
+        ax.set_xlabel("model size")
+        ax.set_ylabel(label + (" (lower is better)" if metric == "wd" else ""))
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, frameon=False, loc="best")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -8,7 +8,7 @@ from typing import Iterable, Mapping, Sequence
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # Plain (not special) added tokens: decoding with skip_special_tokens keeps them.
@@ -32,17 +32,21 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     return fast
 
 
-def build_model(tokenizer: PreTrainedTokenizerFast, config: Mapping, seed: int) -> Qwen3ForCausalLM:
-    """A randomly initialised Qwen3 causal LM of the configured size."""
+def build_model(tokenizer: PreTrainedTokenizerFast, config: Mapping, seed: int):
+    """A randomly initialised causal LM of the configured size and family (`qwen3`, the default,
+    or `llama` for the second family of Table 10). `head_dim` defaults to hidden_size / num_heads;
+    vLLM's CPU attention needs one of 32, 64, 80, 96, 112, 128."""
     torch.manual_seed(seed)
-    cfg = Qwen3Config(vocab_size=len(tokenizer), hidden_size=config["hidden_size"],
-                      intermediate_size=config["intermediate_size"], num_hidden_layers=config["num_layers"],
-                      num_attention_heads=config["num_heads"], num_key_value_heads=config["num_kv_heads"],
-                      head_dim=config["hidden_size"] // config["num_heads"],
-                      max_position_embeddings=config["max_positions"], tie_word_embeddings=True,
-                      eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                      bos_token_id=None)
-    return Qwen3ForCausalLM(cfg)
+    common = dict(vocab_size=len(tokenizer), hidden_size=config["hidden_size"],
+                  intermediate_size=config["intermediate_size"], num_hidden_layers=config["num_layers"],
+                  num_attention_heads=config["num_heads"], num_key_value_heads=config["num_kv_heads"],
+                  head_dim=config.get("head_dim", config["hidden_size"] // config["num_heads"]),
+                  max_position_embeddings=config["max_positions"], tie_word_embeddings=True,
+                  eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    family = config.get("family", "qwen3")
+    if family == "llama":
+        return LlamaForCausalLM(LlamaConfig(**common))
+    return Qwen3ForCausalLM(Qwen3Config(**common))
 
 
 def answer_text(option: str) -> str:

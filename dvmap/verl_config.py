@@ -55,9 +55,10 @@ def reward_kwargs(reward: Mapping) -> dict:
 
 
 def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, train_file: str, val_file: str,
-                   checkpoint_dir: str | None = None) -> list[str]:
+                   checkpoint_dir: str | None = None, seed: int = 0) -> list[str]:
     """Overrides for `python -m verl.trainer.main_ppo` (Hydra syntax, key=value). Without a
-    checkpoint_dir the caller adds trainer.default_local_dir (see checkpoint_override)."""
+    checkpoint_dir the caller adds trainer.default_local_dir (see checkpoint_override). `seed`
+    seeds the data shuffle, the actor's data loader and the rollout sampler."""
     res = model["resources"]
     micro = preset["micro_batch_size_per_gpu"]
     settings = {
@@ -70,6 +71,9 @@ def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, 
         "data.max_response_length": preset["max_response_length"],
         "data.filter_overlong_prompts": True,
         "data.truncation": "error",
+        "data.seed": seed,
+        "actor_rollout_ref.actor.data_loader_seed": seed,
+        "actor_rollout_ref.rollout.seed": seed,
         "+data.apply_chat_template_kwargs.enable_thinking": False,   # Qwen3 thinking off
         "actor_rollout_ref.model.path": model["base_model"],
         "actor_rollout_ref.model.use_remove_padding": True,

@@ -5,8 +5,11 @@ import sys
 from pathlib import Path
 
 from dvmap.errors import DVMapError
+from dvmap.experiments import (MAIN, TrainedRun, all_runs, main_rows, run_names, scale_rows, table_rows,
+                               variant_spec, variant_template)
 from dvmap.specs import load_config
 from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
+from dvmap.robustness import ROBUSTNESS_DATASETS
 from dvmap.verl_config import verl_overrides
 from dvmap.release import find_release_split
 from dvmap.wvs_io import check_survey_file
@@ -40,18 +43,23 @@ REFERENCE_PREDICTORS = SPECS["models"]["reference_predictors"]
 # Any model of the spec can be built when a target needs it; train_models only picks `all`'s targets.
 LOCAL_MODELS = [m for m in MODELS if MODELS[m]["backend"] == "local"]
 VERL_MODELS = [m for m in MODELS if MODELS[m]["backend"] == "verl"]
+EXPERIMENTS = SPECS["experiments"]
+SEEDS = EXPERIMENTS["seeds"]
+FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
 VERL_TEMPLATES = SPECS["prompts"]["exports"]["verl"]["templates"]
 SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join([*DATASETS, *ROBUSTNESS_DATASETS]),  # robustness: results/robustness/ (model_analyses.smk)
     template="|".join([*TEMPLATES, "reference"]),  # "reference": the predictions of reference predictors
     corpus_split="|".join(CORPUS_SPLITS),
     benchmark="|".join(BENCHMARKS),
 
 
 def dataset_path(dataset):
+    if dataset in ROBUSTNESS_DATASETS:
+        return f"results/robustness/{dataset}.parquet"
     folder = "corpus" if dataset in CORPUS_SPLITS else "benchmarks"
     return f"results/{folder}/{dataset}.parquet"
 
@@ -108,79 +116,257 @@ def get_model_file(folder, split):
     return model_file
 
 
+# Trained runs: (model, variant, seed), each trained once however many tables show it. The main
+# tables (Table 2, results/tables/) show `eval_models` of the config under the main recipe with
+# the experiments' seeds; the ablation tables and the scale figures add their own rows.
+MAIN_ROWS = main_rows(EXPERIMENTS, SPECS["models"], EVAL_MODELS, SEEDS)
+TABLE_ROWS = {t: table_rows(EXPERIMENTS, SPECS["models"], t) for t in EXPERIMENTS["tables"]}
+SCALE_ROWS = scale_rows(EXPERIMENTS, SPECS["models"])
+EVERY_ROW = [*MAIN_ROWS, *(r for rows in TABLE_ROWS.values() for r in rows),
+             *(r for _, base, dvmap in SCALE_ROWS for r in (base, dvmap))]
+RUNS = {**{n: TrainedRun(m, MAIN, s) for m in config["train_models"] for n, s in zip(run_names(m, MAIN, SEEDS), SEEDS)},
+        **all_runs(EVERY_ROW)}
+LOCAL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "local"]
+VERL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "verl"]
+# predictions folder -> (evaluated model, trained run or None): `tiny-dvmap__s0`, `tiny-base`, ...
+EVAL_RUNS = {pred: (row.eval_model, run) for row in EVERY_ROW
+             for pred, run in zip(row.predictions, row.runs or (None,) * len(row.predictions))}
+
+def corpus_root(variant):
+    """Where a variant's training data lives: its own folder when it filters differently."""
+    return f"results/variants/{variant}" if "filter" in variant_spec(EXPERIMENTS, variant) else "results"
+
+
+def run_template(run):
+    return variant_template(EXPERIMENTS, run.variant, MODELS[run.model]["template"])
+
+
+def get_run_file(folder, split):
+    """Input function: a trained run's corpus split, or its template's prompts or verl file."""
+
+    def run_file(wildcards):
+        run = RUNS[wildcards.run]
+        root = corpus_root(run.variant)
+        if folder == "corpus":
+            return f"{root}/corpus/{split}.parquet"
+        return f"{root}/{folder}/{run_template(run)}/{split}.parquet"
+
+    return run_file
+
+
+def get_run_base(wildcards):
+    return f"results/models/{RUNS[wildcards.run].model}-base"
+
+
 def get_checkpoint_dir(wildcards):
-    return f"results/checkpoints/{wildcards.model}"
+    return f"results/checkpoints/{wildcards.run}"
 
 
 def get_local_config(wildcards):
+    """The base model's settings (tokenizer, architecture, warm-up): the same for every run."""
     return MODELS[wildcards.model]["local"]
 
 
+def get_run_reward(run):
+    base = MODELS[run.model]["local"]["reward"] if MODELS[run.model]["backend"] == "local" else SPECS["models"]["reward"]
+    return {**base, **variant_spec(EXPERIMENTS, run.variant).get("reward", {})}
+
+
+def get_run_local_config(wildcards):
+    """A local run's training settings: the model's recipe with the run's seed and reward."""
+    run = RUNS[wildcards.run]
+    return {**MODELS[run.model]["local"], "seed": run.seed, "reward": get_run_reward(run)}
+
+
 def get_verl_overrides(wildcards):
-    model = MODELS[wildcards.model]
-    return verl_overrides(wildcards.model, model, SPECS["models"]["presets"][model["preset"]],
-                          SPECS["models"]["reward"], str(Path(get_model_file("verl", "train")(wildcards)).resolve()),
-                          str(Path(get_model_file("verl", "dev")(wildcards)).resolve()))
+    run = RUNS[wildcards.run]
+    model = MODELS[run.model]
+    return verl_overrides(wildcards.run, model, SPECS["models"]["presets"][model["preset"]], get_run_reward(run),
+                          get_run_file("verl", "train")(wildcards), get_run_file("verl", "dev")(wildcards),
+                          seed=run.seed)
+
+
+def get_filter_variant(wildcards):
+    return {**SPECS["filter"], **variant_spec(EXPERIMENTS, wildcards.variant)["filter"]}
 
 
 def get_resource(key):
     def resource(wildcards):
-        return MODELS[wildcards.model]["resources"][key]
+        return MODELS[RUNS[wildcards.run].model]["resources"][key]
 
     return resource
 
 
 def get_total_gpus(wildcards):
-    res = MODELS[wildcards.model]["resources"]
+    res = MODELS[RUNS[wildcards.run].model]["resources"]
     return res["nodes"] * res["gpus_per_node"]
 
 
 def get_model_targets():
-    return expand("results/models/{model}", model=config["train_models"])
+    """`all` trains `train_models` under the main recipe, one run per seed."""
+    return [f"results/models/{n}" for m in config["train_models"] for n in run_names(m, MAIN, SEEDS)]
 
 
 # ---- evaluation -----------------------------------------------------------------------------
 def get_eval_model(wildcards):
-    return EVAL_SPECS[wildcards.model]
+    return EVAL_SPECS[EVAL_RUNS[wildcards.model][0]]
 
 
 def get_sampling(wildcards):
-    return SPECS["models"]["protocols"][EVAL_SPECS[wildcards.model]["protocol"]]
+    return SPECS["models"]["protocols"][get_eval_model(wildcards)["protocol"]]
 
 
 def get_weights_reference(wildcards):
-    """Local folder of the weights (trained or a local base) or the hub id."""
-    weights = EVAL_SPECS[wildcards.model]["weights"]
-    if "trained" in weights:
-        return f"results/models/{weights['trained']}"
+    """Local folder of the weights (a trained run or a local base) or the hub id."""
+    eval_model, run = EVAL_RUNS[wildcards.model]
+    if run is not None:
+        return f"results/models/{run.name}"
+    weights = EVAL_SPECS[eval_model]["weights"]
     if "base_of" in weights:
         return f"results/models/{weights['base_of']}-base"
     return weights["hub"]
 
 
 def get_eval_weights(wildcards):
-    weights = EVAL_SPECS[wildcards.model]["weights"]
+    weights = get_eval_model(wildcards)["weights"]
     return [] if "hub" in weights else [get_weights_reference(wildcards)]
 
 
 def get_eval_gpus(wildcards):
-    model = EVAL_SPECS[wildcards.model]
+    model = get_eval_model(wildcards)
     return model.get("gpus", 1) if model["engine"] == "vllm" else 0
+
+
+def eval_runs_where(predicate):
+    """Predictions-folder names whose evaluated model satisfies predicate (wildcard constraints)."""
+    return "|".join(re.escape(n) for n, (m, _) in EVAL_RUNS.items() if predicate(EVAL_SPECS[m])) or "no-eval-model"
+
+
+def row_entries(rows, references=True):
+    """A table's rows for a script's params: name, kind, template, variant, overrides and the
+    predictions folders (one per seed); reference predictors last."""
+    entries = [{"name": r.name, "model": r.eval_model, "kind": r.kind, "template": r.template, "variant": r.variant,
+                "overrides": dict(r.overrides), "files": list(r.predictions), "seeds": [run.seed for run in r.runs]}
+               for r in rows]
+    if references:
+        entries += [{"name": p, "model": p, "kind": "reference predictor", "template": "reference", "variant": MAIN,
+                     "overrides": {}, "files": [p], "seeds": []} for p in REFERENCE_PREDICTORS]
+    return entries
+
+
+def row_files(entries, kind, dataset):
+    folder, ext = ("scores", "json") if kind == "scores" else ("predictions", "parquet")
+    return [f"results/{folder}/{f}/{e['template']}/{dataset}.{ext}" for e in entries for f in e["files"]]
 
 
 def get_table_rows(wildcards=None):
     """(name, template, kind) of every row of a results table, language models first."""
-    return [(m, EVAL_SPECS[m]["template"], "language model") for m in EVAL_MODELS] + [
-        (r, "reference", "reference predictor") for r in REFERENCE_PREDICTORS]
+    return [(e["name"], e["template"], e["kind"]) for e in row_entries(MAIN_ROWS)]
+
+
+def get_row_predictions(name, template, dataset):
+    """Prediction files of one table row on one dataset: one per seed for a trained model (its mean
+    over seeds is the row), a single file for an untrained model or a reference predictor."""
+    entry = next(e for e in row_entries(MAIN_ROWS) if e["name"] == name and e["template"] == template)
+    return row_files([entry], "predictions", dataset)
 
 
 def get_scores(wildcards):
-    return [f"results/scores/{m}/{t}/{wildcards.dataset}.json" for m, t, _ in get_table_rows()]
+    return row_files(row_entries(MAIN_ROWS), "scores", wildcards.dataset)
 
 
 def get_predictions(wildcards):
-    return [f"results/predictions/{m}/{t}/{wildcards.dataset}.parquet" for m, t, _ in get_table_rows()]
+    return row_files(row_entries(MAIN_ROWS), "predictions", wildcards.dataset)
+
+
+def get_experiment_inputs(kind):
+    """Input function: scores or predictions of every row of an ablation table on its datasets."""
+
+    def files(wildcards):
+        entries = row_entries(TABLE_ROWS[wildcards.table])
+        return [f for d in EXPERIMENTS["tables"][wildcards.table]["datasets"] for f in row_files(entries, kind, d)]
+
+    return files
+
+
+def get_experiment_rows(wildcards):
+    return row_entries(TABLE_ROWS[wildcards.table])
+
+
+def get_experiment_spec(wildcards):
+    return EXPERIMENTS["tables"][wildcards.table]
+
+
+def get_paper_numbers(wildcards):
+    return SPECS["paper_numbers"]["tables"].get(wildcards.table, {})
+
+
+def get_experiment_datasets(wildcards):
+    return [dataset_path(d) for d in EXPERIMENTS["tables"][wildcards.table]["datasets"]]
+
+
+def get_scale_inputs(wildcards):
+    entries = row_entries([r for _, base, dvmap in SCALE_ROWS for r in (base, dvmap)])
+    return row_files(entries, "scores", wildcards.dataset)
+
+
+def get_experiment_targets():
+    """Every ablation table and scale figure of the experiments spec."""
+    tables = [f"results/{t}.csv" for t in EXPERIMENTS["tables"]]
+    scale = expand("results/figures/scale_{dataset}.png", dataset=EXPERIMENTS["scale"]["datasets"]) if SCALE_ROWS else []
+    return [*tables, *scale]
 
 
 def get_eval_targets():
     return ["results/table2.csv", *expand("results/tables/{dataset}.csv", dataset=config["eval_datasets"])]
+
+
+# ---- analyses ---------------------------------------------------------------------------------
+def get_analysis_targets(wildcards=None):
+    """Every output of the `analyses` target: the data analyses and spec tables of rules/analyses.smk
+    (DATA_ANALYSIS_OUTPUTS, SPEC_TABLES). The survey analyses need respondents, so a run on the
+    released corpus (data_source: release) gets the spec tables only. Extend this list for more."""
+    tables = [f"results/analysis/{name}.{ext}" for names in SPEC_TABLES.values() for name in names
+              for ext in ("csv", "md")]
+    data = DATA_ANALYSIS_OUTPUTS if config["data_source"] == "wvs" else []
+    return [*data, *tables]
+
+
+# ---- model analyses (rules/model_analyses.smk) ---------------------------------------------------
+MODEL_ANALYSES = SPECS["model_analyses"]
+ROBUSTNESS_USED = ["income_flip", "option_order", *(["repeat"] if MODEL_ANALYSES["repeat_control"] else [])]
+MODEL_ANALYSIS_OUTPUTS = {
+    "entropy_accuracy": ["results/analysis/fig5_entropy_accuracy.csv", "results/analysis/fig5_entropy_accuracy_points.csv",
+                         "results/figures/fig5_entropy_accuracy.png"],
+    "value_flip": ["results/analysis/fig8_value_flip.csv", "results/figures/fig8_value_flip.png"],
+    "country_gain": ["results/analysis/fig9_country_gain.csv", "results/analysis/fig9_country_gain_distance.csv",
+                     "results/figures/fig9_country_gain.png"],
+    "question_gain": ["results/analysis/table12_question_gain.csv", "results/analysis/table12_gain_distance.csv",
+                      "results/figures/table12_gain_distance.png"],
+}
+
+
+def get_model_analysis_targets(wildcards=None):
+    """Every model-analysis output (CSVs and figures); the `analyses` target takes them."""
+    return [path for paths in MODEL_ANALYSIS_OUTPUTS.values() for path in paths]
+
+
+def row_prediction_files(dataset):
+    """Per table row: (name, template, kind, [prediction files, one per seed]) on one dataset."""
+    return [(name, template, kind, get_row_predictions(name, template, dataset))
+            for name, template, kind in get_table_rows()]
+
+
+def get_row_prediction_inputs(*datasets):
+    """Input function: every prediction file of every table row on the given datasets."""
+
+    def inputs(wildcards):
+        return [f for d in datasets for *_, files in row_prediction_files(d) for f in files]
+
+    return inputs
+
+
+def get_embedding_inputs(wildcards):
+    """A local embedding model built by the DAG (e.g. results/models/tiny) is an input."""
+    model = MODEL_ANALYSES["embedding"].get("model", "")
+    return [model] if MODEL_ANALYSES["embedding"]["backend"] == "hf_hidden_states" and model.startswith("results/") else []

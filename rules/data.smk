@@ -2,6 +2,11 @@
 # Each rule gets only its slice of the specs through params, so editing one spec reruns only
 # the jobs that use it.
 
+# Trivial on a cluster: run on the submit host (profiles/slurm/).
+localrules:
+    audit_leakage,
+    audit_counts,
+
 
 rule synthetic_survey:
     """The embedded default: a synthetic WVS-7-format .sav from specs/synthetic.yaml."""

@@ -2,6 +2,12 @@
 # Generation logs every finished sample under results/partial/ (not an output), so a killed job
 # resumes without paying twice.
 
+# Trivial on a cluster: run on the submit host (profiles/slurm/).
+localrules:
+    table2,
+
+from dvmap.backends import needs_vllm  # eval models that run vLLM go to generate_vllm
+
 
 rule generate:
     """Generate answers of one evaluated model on one dataset (engine and sampling from the spec)."""
@@ -12,7 +18,7 @@ rule generate:
     output:
         "results/predictions/{model}/{template}/{dataset}.parquet",
     wildcard_constraints:
-        model="|".join(map(re.escape, EVAL_MODELS)) or "no-eval-model",
+        model=eval_runs_where(lambda spec: not needs_vllm(spec)),
     params:
         model=get_eval_model,
         sampling=get_sampling,
@@ -28,6 +34,37 @@ rule generate:
     threads: 2
     conda:
         "../envs/data.yaml"
+    script:
+        "../scripts/generate.py"
+
+
+rule generate_vllm:
+    """Generate answers of one evaluated model that runs vLLM (`engine: vllm`, or `server: vllm`) in
+    the vLLM environment; same script and output contract as `generate`. Without --use-conda the
+    current Python needs vLLM, or DVMAP_VLLM_PYTHON names one that has it (scripts/setup_vllm_cpu.sh)."""
+    input:
+        dataset=get_dataset,
+        prompts="results/prompts/{template}/{dataset}.parquet",
+        weights=get_eval_weights,
+    output:
+        "results/predictions/{model}/{template}/{dataset}.parquet",
+    wildcard_constraints:
+        model=eval_runs_where(needs_vllm),
+    params:
+        model=get_eval_model,
+        sampling=get_sampling,
+        weights=get_weights_reference,
+        partial="results/partial/predictions/{model}/{template}/{dataset}.jsonl",
+    resources:
+        gpu=get_eval_gpus,
+        runtime=240,
+    log:
+        "logs/generate/{model}_{template}_{dataset}.log",
+    benchmark:
+        "benchmarks/generate/{model}_{template}_{dataset}.tsv"
+    threads: 2
+    conda:
+        "../envs/eval-vllm.yaml"
     script:
         "../scripts/generate.py"
 
@@ -70,35 +107,90 @@ rule score:
 
 
 rule results_table:
-    """Per dataset: models and reference predictors with metrics and CIs, accuracy per country
-    (per question for cross_value), paired tests, and a figure."""
+    """Per dataset: models (mean over seeds) and reference predictors with metrics and CIs, the
+    per-seed values, accuracy per country (per question for cross_value), paired tests, a figure."""
     input:
         scores=get_scores,
         predictions=get_predictions,
         dataset=get_dataset,
     output:
         table="results/tables/{dataset}.csv",
+        seeds="results/tables/{dataset}_seeds.csv",
         per_group="results/tables/{dataset}_per_group.csv",
         paired="results/tables/{dataset}_paired_tests.csv",
         figure=report("results/figures/{dataset}.png", category="Figures"),
     params:
-        rows=get_table_rows,
+        rows=row_entries(MAIN_ROWS),
         comparisons=SPECS["models"]["comparisons"],
         seed=SPECS["splits"]["seed"],
     log:
         "logs/tables/{dataset}.log",
+    benchmark:
+        "benchmarks/tables/{dataset}.tsv"
     conda:
         "../envs/data.yaml"
     script:
         "../scripts/results_table.py"
 
 
+rule experiment_table:
+    """An ablation table of the experiments spec (Tables 3, 4, 5, 10): each row's metrics (mean over
+    seeds, CIs with seed variance), its overrides, the paired test against the table's baseline,
+    the reference predictors and the paper's number for the cell; per-seed values beside it."""
+    input:
+        scores=get_experiment_inputs("scores"),
+        predictions=get_experiment_inputs("predictions"),
+        datasets=get_experiment_datasets,
+    output:
+        table=report("results/{table}.csv", category="Tables"),
+        seeds="results/{table}_seeds.csv",
+    wildcard_constraints:
+        table="|".join(EXPERIMENTS["tables"]) or "no-experiment-table",
+    params:
+        rows=get_experiment_rows,
+        table=get_experiment_spec,
+        paper=get_paper_numbers,
+        seed=SPECS["splits"]["seed"],
+    log:
+        "logs/tables/{table}.log",
+    benchmark:
+        "benchmarks/tables/{table}.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/experiment_table.py"
+
+
+rule scale_figure:
+    """Figures 4, 6, 7: accuracy, LC and WD across model sizes, base vs DVMap (error bars over
+    seeds), reference predictors as lines."""
+    input:
+        scores=get_scale_inputs,
+        references=expand("results/scores/{predictor}/reference/{{dataset}}.json", predictor=REFERENCE_PREDICTORS),
+    output:
+        table="results/tables/scale_{dataset}.csv",
+        figure=report("results/figures/scale_{dataset}.png", category="Figures"),
+    params:
+        sizes=[(label, row_entries([base], False)[0], row_entries([dvmap], False)[0]) for label, base, dvmap in SCALE_ROWS],
+        references=REFERENCE_PREDICTORS,
+    log:
+        "logs/tables/scale_{dataset}.log",
+    benchmark:
+        "benchmarks/tables/scale_{dataset}.tsv"
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/scale_figure.py"
+
+
 rule table2:
     """Table 2 of the paper: the cross-demographic results."""
     input:
         "results/tables/cross_demographic.csv",
+        "results/tables/cross_demographic_seeds.csv",
     output:
         report("results/table2.csv", category="Tables"),
+        "results/table2_seeds.csv",
     log:
         "logs/tables/table2.log",
     conda:

@@ -27,24 +27,25 @@ rule tiny_base_model:
 
 
 rule train_local:
-    """GRPO with TRL on CPU (progress bar, JSONL log, resume from results/checkpoints/{model})."""
+    """GRPO with TRL on CPU for one run (model, variant, seed): progress bar, JSONL log, model
+    selection on dev, resume from results/checkpoints/{run}."""
     input:
-        base="results/models/{model}-base",
-        train="results/corpus/train.parquet",
-        train_prompts=get_model_file("prompts", "train"),
-        dev="results/corpus/dev.parquet",
-        dev_prompts=get_model_file("prompts", "dev"),
+        base=get_run_base,
+        train=get_run_file("corpus", "train"),
+        train_prompts=get_run_file("prompts", "train"),
+        dev=get_run_file("corpus", "dev"),
+        dev_prompts=get_run_file("prompts", "dev"),
     output:
-        directory("results/models/{model}"),
+        directory("results/models/{run}"),
     wildcard_constraints:
-        model="|".join(LOCAL_MODELS) or "no-local-model",
+        run="|".join(map(re.escape, LOCAL_RUNS)) or "no-local-run",
     params:
-        local=get_local_config,
+        local=get_run_local_config,
         checkpoint_dir=get_checkpoint_dir,
     log:
-        "logs/train/{model}.log",
+        "logs/train/{run}.log",
     benchmark:
-        "benchmarks/train/{model}.tsv"
+        "benchmarks/train/{run}.tsv"
     threads: 2
     conda:
         "../envs/data.yaml"
@@ -53,14 +54,15 @@ rule train_local:
 
 
 rule train_verl:
-    """Upstream verl GRPO (python -m verl.trainer.main_ppo), then the merged Hugging Face model."""
+    """Upstream verl GRPO (python -m verl.trainer.main_ppo) for one run, then the merged Hugging
+    Face model."""
     input:
-        train=get_model_file("verl", "train"),
-        val=get_model_file("verl", "dev"),
+        train=get_run_file("verl", "train"),
+        val=get_run_file("verl", "dev"),
     output:
-        directory("results/models/{model}"),
+        directory("results/models/{run}"),
     wildcard_constraints:
-        model="|".join(VERL_MODELS) or "no-verl-model",
+        run="|".join(map(re.escape, VERL_RUNS)) or "no-verl-run",
     params:
         overrides=get_verl_overrides,
         checkpoint_dir=get_checkpoint_dir,
@@ -71,8 +73,96 @@ rule train_verl:
         mem_mb=get_resource("mem_mb"),
         cpus_per_gpu=get_resource("cpus_per_gpu"),
     log:
-        "logs/train/{model}.log",
+        "logs/train/{run}.log",
+    benchmark:
+        "benchmarks/train/{run}.tsv"
     conda:
         "../envs/train-verl.yaml"
     script:
         "../scripts/train_verl.py"
+
+
+if config["data_source"] == "wvs":
+
+    rule variant_archetypes:
+        """A filter variant's archetype table (same entropies, its own keep/drop decision)."""
+        input:
+            "results/data/respondents.parquet",
+        output:
+            "results/variants/{variant}/data/archetypes.parquet",
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
+        params:
+            questions=SPECS["questions"]["questions"],
+            filter=get_filter_variant,
+        log:
+            "logs/variants/{variant}_archetypes.log",
+        benchmark:
+            "benchmarks/variants/{variant}_archetypes.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/archetypes.py"
+
+    rule variant_corpus:
+        """A filter variant's corpus: the main corpus's profiles in the same splits, relabelled by
+        the variant's filter (no benchmark profile can enter it)."""
+        input:
+            respondents="results/data/respondents.parquet",
+            archetypes="results/variants/{variant}/data/archetypes.parquet",
+            corpus=expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS),
+        output:
+            expand("results/variants/{{variant}}/corpus/{split}.parquet", split=CORPUS_SPLITS),
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
+        params:
+            countries=SPECS["countries"]["countries"],
+            questions=SPECS["questions"]["questions"],
+            attribute_names=ATTRIBUTE_NAMES,
+        log:
+            "logs/variants/{variant}_corpus.log",
+        benchmark:
+            "benchmarks/variants/{variant}_corpus.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/variant_corpus.py"
+
+    rule variant_prompts:
+        """Render one template over a filter variant's corpus split."""
+        input:
+            dataset="results/variants/{variant}/corpus/{corpus_split}.parquet",
+            templates=get_template_files,
+        output:
+            "results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
+            template="|".join(TEMPLATES),
+        params:
+            template=get_template_spec,
+            attribute_names=ATTRIBUTE_NAMES,
+        log:
+            "logs/variants/{variant}_prompts_{template}_{corpus_split}.log",
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/prompts.py"
+
+    rule variant_export_verl:
+        """verl's RL parquet of a filter variant's corpus split."""
+        input:
+            dataset="results/variants/{variant}/corpus/{corpus_split}.parquet",
+            prompts="results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
+        output:
+            "results/variants/{variant}/verl/{template}/{corpus_split}.parquet",
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
+            template="|".join(TEMPLATES),
+        params:
+            verl=SPECS["prompts"]["exports"]["verl"],
+        log:
+            "logs/variants/{variant}_export_verl_{template}_{corpus_split}.log",
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/export_verl.py"

@@ -1,8 +1,9 @@
-"""Snakemake adapter: publish a file under a second name (results/table2.csv)."""
+"""Snakemake adapter: publish files under second names (results/table2.csv and its seeds file)."""
 import shutil
 
 from dvmap.io import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):
-    shutil.copyfile(sm.input[0], sm.output[0])
+    for source, target in zip(sm.input, sm.output):
+        shutil.copyfile(source, target)

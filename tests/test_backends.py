@@ -222,5 +222,26 @@ def test_transformers_backend_scores_options(tiny_model_dir):
     assert [r["response"] for r in recs] == [r["response"] for r in again]
 
 
+def test_transformers_backend_samples_per_request_whatever_the_batch(tiny_model_dir):
+    """Seeded sampling: each request's text depends on its own seed, not on the batch it is in."""
+    sampling = {**SAMPLING, "temperature": 1.0}
+    texts = {size: [r["response"] for r in backends.TransformersBackend(tiny_model_dir, sampling, batch_size=size)
+                    .generate(requests(12))] for size in (1, 5, 12)}
+    assert texts[1] == texts[5] == texts[12]
+    assert all(t for t in texts[1])  # sampling produced text, not an empty or broken decode
+
+
+def test_seeded_sampling_follows_the_tempered_distribution():
+    import torch
+
+    logits = torch.tensor([[2.0, 1.0, 0.0]]).repeat(6000, 1)
+    expected = torch.softmax(logits[0] / 0.7, dim=-1)
+    picks = backends.SeededSampling(range(6000), 0.7, 1.0)(None, logits).argmax(-1)
+    share = picks.bincount(minlength=3).float() / len(picks)
+    assert torch.allclose(share, expected, atol=0.025), (share, expected)  # ~4 standard errors
+    nucleus = backends.SeededSampling(range(6000), 1.0, 0.6)(None, logits).argmax(-1)
+    assert set(nucleus.tolist()) == {0}  # top_p 0.6 keeps only the first token (p = 0.67)
+
+
 def test_sample_seed_is_stable():
     assert backends.sample_seed(0, "p1-Q1") == backends.sample_seed(0, "p1-Q1") != backends.sample_seed(1, "p1-Q1")

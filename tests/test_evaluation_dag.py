@@ -1,6 +1,7 @@
 """Evaluation through the DAG: the README's main command end to end on the embedded default, the
 paper preset's generation jobs in a dry run, and table2.csv from the released corpus."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,10 @@ from test_dag import release_frame
 
 pytestmark = pytest.mark.slow
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+MIN_SEED_GAIN = 0.05      # every seed's accuracy gain over the base (the issue's floor: +5 points)
+MAX_PARSE_FAILURES = 0.05  # every seed parses >= 95% of its answers
 
 
 def readme_main_command() -> list[str]:
@@ -24,35 +28,70 @@ def readme_main_command() -> list[str]:
     raise AssertionError("README.md has no main `snakemake --cores all` command")
 
 
+def reuse_built_demo(workflow: Path) -> bool:
+    """When the checkout has already built the demo (CI runs the README's main command before the
+    tests), start from its results and Snakemake records: the command then only checks that
+    everything is up to date, instead of training the models a second time."""
+    built = ROOT / "results/table2.csv"
+    if not (built.is_file() and (ROOT / ".snakemake/metadata").is_dir()):
+        return False
+    shutil.copytree(ROOT / "results", workflow / "results", symlinks=True)
+    shutil.copytree(ROOT / ".snakemake/metadata", workflow / ".snakemake/metadata")
+    return True
+
+
 def test_readme_main_command_runs_the_whole_demo(workflow):
+    reused = reuse_built_demo(workflow)
     command = readme_main_command()
     proc = subprocess.run([sys.executable, "-m", *command], cwd=workflow, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
+    if reused:
+        assert "Nothing to be done" in proc.stderr, proc.stderr[-4000:]
     table = pd.read_csv(workflow / "results/table2.csv")
     assert table["model"].tolist() == ["tiny-base", "tiny-dvmap", "uniform", "majority", "country_majority",
                                        "demographic_classifier"]
-    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "wd", "jsd", "n", "parse_failure_rate"} <= set(table.columns)
-    acc = table.set_index("model")["acc"]
-    assert acc["tiny-dvmap"] >= acc["tiny-base"] + 0.10  # GRPO learned, on profiles never trained on
-    assert acc["tiny-dvmap"] > acc["uniform"]
+    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "wd", "jsd", "n", "n_seeds", "acc_seed_sd",
+            "parse_failure_rate", "parse_failure_rate_max"} <= set(table.columns)
+    rows = table.set_index("model")
+    assert rows.loc["tiny-dvmap", "n_seeds"] == 3 and rows.loc["tiny-base", "n_seeds"] == 1
     assert (table["acc_ci_low"] <= table["acc"]).all() and (table["acc"] <= table["acc_ci_high"]).all()
+    seeds = pd.read_csv(workflow / "results/table2_seeds.csv")
+    dvmap = seeds[seeds["model"] == "tiny-dvmap"]
+    assert sorted(dvmap["seed"]) == [0, 1, 2]
+    assert rows.loc["tiny-dvmap", "acc"] == pytest.approx(dvmap["acc"].mean(), abs=1e-4)
+    # GRPO learned on profiles never trained on, for every seed: a floor well below the recipe's
+    # measured gains (BENCHMARKS.md), so CPU-dependent rounding cannot flip it
+    base = rows.loc["tiny-base", "acc"]
+    assert (dvmap["acc"] >= base + MIN_SEED_GAIN).all(), (base, dvmap[["seed", "acc"]].to_dict("records"))
+    assert (dvmap["parse_failure_rate"] <= MAX_PARSE_FAILURES).all()
     for dataset in ("cross_demographic", "cross_country", "cross_value"):
         assert (workflow / f"results/figures/{dataset}.png").stat().st_size > 10_000
         assert len(pd.read_csv(workflow / f"results/tables/{dataset}_per_group.csv")) > 0
     paired = pd.read_csv(workflow / "results/tables/cross_demographic_paired_tests.csv")
-    assert paired.loc[0, "model_a"] == "tiny-dvmap" and paired.loc[0, "mcnemar_p"] < 0.01
-    log = [json.loads(x) for x in (workflow / "results/models/tiny/train_log.jsonl").read_text().splitlines()]
-    assert any("reward_mean" in x for x in log) and any("dev" in x for x in log)
+    assert paired.loc[0, "model_a"] == "tiny-dvmap" and paired.loc[0, "mcnemar_p_max"] < 0.01
+    assert paired.loc[0, "n_pairs"] == 3
+    for seed in (0, 1, 2):
+        log = [json.loads(x) for x in (workflow / f"results/models/tiny__s{seed}/train_log.jsonl").read_text().splitlines()]
+        assert any("reward_mean" in x for x in log) and any("dev" in x for x in log)
+        assert log[-1]["selected_step"] in {x["step"] for x in log if "dev" in x}
 
 
 def test_paper_preset_dry_run_shows_every_generation_job(workflow):
     proc = snakemake(workflow, "results/table2.csv", "-n", "--profile", "profiles/slurm", "--configfile",
                      "specs/presets/paper.yaml")
-    outputs = [block.split("output: ")[1].split("\n")[0] for block in proc.stdout.split("rule generate:")[1:]]
-    models = {Path(o).parts[2] for o in outputs}
-    assert models == {"qwen3-0.6b-base", "qwen3-0.6b-dvmap", "qwen3-1.7b-base", "qwen3-1.7b-dvmap", "qwen3-4b-base",
-                      "qwen3-4b-dvmap", "qwen3-8b-base", "qwen3-8b-dvmap", "llama-3.2-3b-base", "llama-3.2-3b-dvmap",
-                      "qwen3-14b", "qwen2.5-72b", "llama-3.1-70b", "deepseek-v3", "gemini-2.5", "claude-3.7", "gpt-4o"}
+    def models(rule):
+        outputs = [block.split("output: ")[1].split("\n")[0] for block in proc.stdout.split(f"rule {rule}:")[1:]]
+        return {Path(o).parts[2] for o in outputs}
+
+    # a DVMap row is the mean over the experiments spec's seeds: one generation job per seed
+    assert {f for f in models("generate_vllm") if "dvmap" in f} == {
+        f"{m}-dvmap__s{s}" for m in ("qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "qwen3-8b", "llama-3.2-3b") for s in (0, 1, 2)}
+    # vLLM models run in the vLLM environment (generate_vllm, envs/eval-vllm.yaml), API models in generate
+    assert {f.split("__")[0] for f in models("generate_vllm")} == {
+        "qwen3-0.6b-base", "qwen3-0.6b-dvmap", "qwen3-1.7b-base", "qwen3-1.7b-dvmap", "qwen3-4b-base",
+        "qwen3-4b-dvmap", "qwen3-8b-base", "qwen3-8b-dvmap", "llama-3.2-3b-base", "llama-3.2-3b-dvmap",
+        "qwen3-14b", "qwen2.5-72b", "llama-3.1-70b"}
+    assert models("generate") == {"deepseek-v3", "gemini-2.5", "claude-3.7", "gpt-4o"}
     assert "rule train_verl:" in proc.stdout  # DVMap rows wait for their GRPO jobs
 
 

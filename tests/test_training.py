@@ -11,6 +11,7 @@ import yaml
 
 from dvmap import rewards
 from dvmap.errors import SpecError
+from dvmap.local_train import selected_step
 from dvmap.specs import ROOT
 from dvmap.specs import check_models
 from dvmap.verl_config import REWARD_FILE, REWARD_FUNCTION, verl_overrides
@@ -156,8 +157,9 @@ TOY_CFG = {
     "architecture": {"hidden_size": 32, "intermediate_size": 64, "num_layers": 1, "num_heads": 2, "num_kv_heads": 1,
                      "max_positions": 128},
     "warmup": {"steps": 40, "batch_size": 16, "lr": 1.0e-2},
-    "grpo": {"steps": 30, "lr": 2.0e-3, "rollouts": 4, "prompts_per_step": 4, "temperature": 1.0,
-             "max_completion_length": 6, "kl_coef": 0.0, "save_steps": 10, "eval_steps": 15, "eval_samples": 16},
+    "grpo": {"steps": 30, "lr": 2.0e-3, "lr_schedule": "constant", "lr_warmup_steps": 0, "rollouts": 4,
+             "prompts_per_step": 4, "temperature": 1.0, "max_completion_length": 6, "kl_coef": 0.0, "save_steps": 10,
+             "eval_steps": 15, "eval_samples": 16, "select_min_valid": 0.9},
     "reward": {"variant": "paper", "beta": 0.5, "format": "answer_only"},
 }
 
@@ -182,6 +184,19 @@ def test_local_grpo_reward_rises_on_a_toy_split(tmp_path):
     assert dev[-1] > dev[0] and dev[-1] >= 0.9, dev
     assert (tmp_path / "model" / LOG_NAME).is_file() and (tmp_path / "model" / "config.json").is_file()
     assert any((tmp_path / "ckpt").glob("checkpoint-*"))  # resumable checkpoints outside the output
+    # the output is the dev-selected checkpoint, and the log says which
+    assert log[-1]["selected_step"] == selected_step(log, 0.9)[0]
+    assert log[-1]["selected_dev_accuracy"] == max(dev)
+
+
+def test_selected_step_is_the_best_dev_checkpoint_that_parses():
+    log = [{"step": 0, "dev": {"accuracy": 0.25, "valid": 1.0}}, {"step": 10, "reward_mean": 1.2},
+           {"step": 20, "dev": {"accuracy": 0.50, "valid": 0.90}},   # best accuracy, but too many parse failures
+           {"step": 40, "dev": {"accuracy": 0.45, "valid": 0.97}},
+           {"step": 60, "dev": {"accuracy": 0.45, "valid": 1.0}}]    # a tie: the earlier step wins
+    assert selected_step(log, 0.95) == (40, 0.45)
+    assert selected_step(log, 0.9) == (20, 0.50)
+    assert selected_step(log[1:2], 0.95) is None
 
 
 @pytest.mark.slow

@@ -1,0 +1,163 @@
+"""Experiments as a spec axis: the paper's ablation tables (3, 4, 5, 10) and the scale figures as
+rows of (evaluated model, variant, seeds) over one training recipe.
+
+A *variant* overrides only what it changes in the main recipe: the filter rule (a corpus of its
+own), the prompt template (training and evaluation), the reward, the seed list. A *trained run*
+is (model, variant, seed): it is trained once, whatever number of tables show it, and the main
+recipe's runs are the baseline of every ablation. A row whose evaluated model is not trained
+(a base model, an API model) is inference only: a variant may change its template and nothing else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from dvmap.errors import SpecError
+
+MAIN = "main"
+# what a variant may override, and whether the override changes training (vs evaluation only)
+VARIANT_KEYS = {"filter": True, "template": True, "reward": True}
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """One GRPO run: a model of specs/models.yaml trained under a variant with a seed."""
+    model: str
+    variant: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        middle = "" if self.variant == MAIN else f"__{self.variant}"
+        return f"{self.model}{middle}__s{self.seed}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a result table: an evaluated model under a variant; `predictions` names one
+    predictions folder per seed (one for an untrained model)."""
+    name: str
+    eval_model: str
+    variant: str
+    template: str
+    kind: str
+    predictions: tuple[str, ...] = field(default=())
+    runs: tuple[TrainedRun, ...] = field(default=())
+    overrides: Mapping = field(default_factory=dict)
+
+
+def run_names(model: str, variant: str, seeds: Sequence[int]) -> list[str]:
+    return [TrainedRun(model, variant, s).name for s in seeds]
+
+
+def eval_name(eval_model: str, variant: str, seed: int | None) -> str:
+    """The predictions folder of an evaluated model: `tiny-dvmap__s0`, `tiny-dvmap__likert_reward__s1`,
+    or the plain name for an untrained model."""
+    if seed is None:
+        return eval_model if variant == MAIN else f"{eval_model}__{variant}"
+    middle = "" if variant == MAIN else f"__{variant}"
+    return f"{eval_model}{middle}__s{seed}"
+
+
+def trained_model_of(eval_spec: Mapping) -> str | None:
+    return eval_spec["weights"].get("trained")
+
+
+def variant_spec(experiments: Mapping, variant: str) -> Mapping:
+    return {} if variant == MAIN else experiments["variants"][variant]
+
+
+def variant_template(experiments: Mapping, variant: str, default: str) -> str:
+    return variant_spec(experiments, variant).get("template", default)
+
+
+def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Mapping, file) -> None:
+    """Cross-field checks: every row names a known evaluated model and variant, each table has its
+    baseline among its rows, no variant equals the main recipe, training variants only on trained
+    models. Raises SpecError naming the key path."""
+    variants, eval_models, models = experiments["variants"], models_spec["eval_models"], models_spec["models"]
+    if MAIN in variants:
+        raise SpecError(file, f"variants/{MAIN}", f"'{MAIN}' names the recipe of the models spec itself, not a variant")
+    for name, v in variants.items():
+        if not v:
+            raise SpecError(file, f"variants/{name}", "a variant must override something (filter, template, reward)")
+        if "template" in v and v["template"] not in templates:
+            raise SpecError(file, f"variants/{name}/template", f"unknown template '{v['template']}' "
+                            f"(specs/prompts.yaml has {', '.join(templates)})")
+    for table, t in experiments["tables"].items():
+        if t["baseline"] not in t["rows"]:
+            raise SpecError(file, f"tables/{table}/baseline", f"baseline '{t['baseline']}' is not a row of {table} "
+                            f"(rows: {', '.join(t['rows'])})")
+        for row_name, row in t["rows"].items():
+            where = f"tables/{table}/rows/{row_name}"
+            if row["model"] not in eval_models:
+                raise SpecError(file, f"{where}/model", f"unknown evaluated model '{row['model']}' "
+                                "(eval_models of the models spec)")
+            variant = row.get("variant", MAIN)
+            if variant != MAIN and variant not in variants:
+                raise SpecError(file, f"{where}/variant", f"unknown variant '{variant}' (variants: {', '.join(variants)})")
+            spec = eval_models[row["model"]]
+            trained = trained_model_of(spec)
+            changes = variant_spec(experiments, variant)
+            if trained is None:
+                training_keys = [k for k in changes if k != "template"]
+                if training_keys:
+                    raise SpecError(file, f"{where}/variant", f"variant '{variant}' changes training "
+                                    f"({', '.join(training_keys)}) but '{row['model']}' is not a trained model")
+            else:
+                recipe = models[trained]
+                if "template" in changes and changes["template"] == recipe["template"]:
+                    raise SpecError(file, f"variants/{variant}/template", f"changes nothing for '{trained}': its "
+                                    f"template is already '{recipe['template']}'")
+                if "reward" in changes:
+                    main_reward = {**models_spec["reward"], **recipe.get("local", {}).get("reward", {})}
+                    if {**main_reward, **changes["reward"]} == main_reward:
+                        raise SpecError(file, f"variants/{variant}/reward", f"changes nothing for '{trained}'")
+    for i, size in enumerate(experiments.get("scale", {}).get("sizes", [])):
+        for key in ("base", "dvmap"):
+            if size[key] not in eval_models:
+                raise SpecError(file, f"scale/sizes/{i}/{key}", f"unknown evaluated model '{size[key]}'")
+
+
+def resolve_row(experiments: Mapping, models_spec: Mapping, name: str, row: Mapping,
+                seeds: Sequence[int]) -> Row:
+    """The predictions folders and trained runs behind one table row."""
+    variant = row.get("variant", MAIN)
+    spec = models_spec["eval_models"][row["model"]]
+    template = variant_template(experiments, variant, spec["template"])
+    trained = trained_model_of(spec)
+    overrides = dict(variant_spec(experiments, variant))
+    if trained is None:
+        return Row(name, row["model"], variant, template, "language model", (eval_name(row["model"], variant, None),),
+                   (), overrides)
+    runs = tuple(TrainedRun(trained, variant, s) for s in seeds)
+    return Row(name, row["model"], variant, template, "language model",
+               tuple(eval_name(row["model"], variant, s) for s in seeds), runs, overrides)
+
+
+def table_rows(experiments: Mapping, models_spec: Mapping, table: str) -> list[Row]:
+    t = experiments["tables"][table]
+    seeds = t.get("seeds", experiments["seeds"])
+    return [resolve_row(experiments, models_spec, n, r, seeds) for n, r in t["rows"].items()]
+
+
+def main_rows(experiments: Mapping, models_spec: Mapping, eval_models: Sequence[str],
+              seeds: Sequence[int]) -> list[Row]:
+    """Rows of the main tables (Table 2 and the per-benchmark tables): each configured evaluated
+    model under the main recipe."""
+    return [resolve_row(experiments, models_spec, m, {"model": m}, seeds) for m in eval_models]
+
+
+def scale_rows(experiments: Mapping, models_spec: Mapping) -> list[tuple[str, Row, Row]]:
+    """(size label, base row, DVMap row) for the scale figures."""
+    seeds = experiments.get("scale", {}).get("seeds", experiments["seeds"])
+    out = []
+    for size in experiments.get("scale", {}).get("sizes", []):
+        out.append((size["label"], resolve_row(experiments, models_spec, size["base"], {"model": size["base"]}, seeds),
+                    resolve_row(experiments, models_spec, size["dvmap"], {"model": size["dvmap"]}, seeds)))
+    return out
+
+
+def all_runs(rows: Sequence[Row]) -> dict[str, TrainedRun]:
+    """Distinct trained runs behind the rows, by name (a run two tables need appears once)."""
+    return {run.name: run for row in rows for run in row.runs}
