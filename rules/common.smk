@@ -4,6 +4,7 @@ import re
 import sys
 from pathlib import Path
 
+from dvmap.backends import needs_vllm
 from dvmap.errors import DVMapError
 from dvmap.experiments import (MAIN, TrainedRun, all_runs, main_rows, run_names, scale_rows, table_rows,
                                variant_spec, variant_template)
@@ -233,8 +234,9 @@ def get_eval_weights(wildcards):
 
 
 def get_eval_gpus(wildcards):
+    """GPUs of a generation job: vLLM, offline or as a local server, runs on GPUs; the rest on CPUs."""
     model = get_eval_model(wildcards)
-    return model.get("gpus", 1) if model["engine"] == "vllm" else 0
+    return model.get("gpus", 1) if needs_vllm(model) else 0
 
 
 def eval_runs_where(predicate):

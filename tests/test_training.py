@@ -139,14 +139,15 @@ def test_slurm_dry_run_of_the_paper_preset(workflow):
     proc = snakemake(workflow, "-n", "--profile", "profiles/slurm", "--configfile", "specs/presets/paper.yaml")
     out = proc.stdout
     jobs = out.split("rule train_verl:")[1:]
-    assert len(jobs) == 5
+    assert len(jobs) == 15  # five models x the experiments spec's three seeds
     by_model = {}
     for job in jobs:
         output = job.split("output: ")[1].split("\n")[0]
         resources = job.split("resources: ")[1].split("\n")[0]
         by_model[output] = dict(kv.split("=", 1) for kv in resources.split(", "))
-    assert set(by_model) == {f"results/models/{m}" for m in ("qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "qwen3-8b", "llama-3.2-3b")}
-    r = by_model["results/models/qwen3-8b"]
+    assert set(by_model) == {f"results/models/{m}__s{s}" for m in ("qwen3-0.6b", "qwen3-1.7b", "qwen3-4b", "qwen3-8b",
+                                                                   "llama-3.2-3b") for s in (0, 1, 2)}
+    r = by_model["results/models/qwen3-8b__s0"]
     assert (r["gpu"], r["nodes"], r["runtime"], r["mem_mb"]) == ("8", "1", "900", "600000")
     assert r["slurm_partition"] == "gpu" and "slurm_extra" not in r
 
