@@ -120,16 +120,15 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
         """Dev accuracy of the policy at this step; keep its weights when it is the best so far."""
         dev_score = strict_accuracy(greedy_completions(m, tokenizer, dev_messages, g["max_completion_length"]),
                                     dev_slice)
-        best = selected_step(log, g["select_min_valid"])
-        eligible = dev_score["valid"] >= g["select_min_valid"]
-        improved = eligible and (best is None or dev_score["accuracy"] > best[1])
-        if improved:
+        entry = {"step": step, "dev": dev_score}
+        if selected_step([*log, entry], g["select_min_valid"]) != selected_step(log, g["select_min_valid"]):
+            # the new choice: its weights are in place before the log says so
             tmp = checkpoint_dir / "best.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             m.save_pretrained(tmp)
             shutil.rmtree(best_dir, ignore_errors=True)
             tmp.rename(best_dir)
-        write({"step": step, "dev": dev_score})
+        write(entry)
 
     class JsonlLog(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -162,9 +161,6 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
     if latest is None or latest[0] < g["steps"]:  # a finished run (e.g. killed while saving) trains no further
         trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
     best = selected_step(log, g["select_min_valid"])
-    if best is None:
-        raise RuntimeError(f"no dev evaluation reached a parseable share of {g['select_min_valid']} "
-                           f"(see {log_path}); the recipe fails on this run")
     selected = AutoModelForCausalLM.from_pretrained(best_dir)
     write({"step": g["steps"], "selected_step": best[0], "selected_dev_accuracy": best[1]})
     out = Path(out_dir)
@@ -175,11 +171,16 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
 
 
 def selected_step(log: Sequence[Mapping], min_valid: float) -> tuple[int, float] | None:
-    """(step, dev accuracy) of the best dev evaluation whose parseable share reaches min_valid; the
-    earliest one on ties. None when no evaluation qualifies."""
-    best = None
-    for entry in log:
-        if "dev" in entry and entry["dev"]["valid"] >= min_valid:
-            if best is None or entry["dev"]["accuracy"] > best[1]:
-                best = (entry["step"], entry["dev"]["accuracy"])
-    return best
+    """(step, dev accuracy) of the best dev evaluation whose parseable share reaches min_valid, the
+    earliest on ties. When none reaches it, the evaluation with the highest parseable share (then
+    accuracy) stands in, so a run always yields a model; its log shows it fell short. None only
+    when the log holds no evaluation."""
+    evaluations = [(e["step"], e["dev"]["accuracy"], e["dev"]["valid"]) for e in log if "dev" in e]
+    eligible = [e for e in evaluations if e[2] >= min_valid]
+    if eligible:
+        step, accuracy, _ = max(eligible, key=lambda e: (e[1], -e[0]))
+        return step, accuracy
+    if not evaluations:
+        return None
+    step, accuracy, _ = max(evaluations, key=lambda e: (e[2], e[1], -e[0]))
+    return step, accuracy

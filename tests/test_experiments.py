@@ -140,7 +140,7 @@ def test_experiment_dag_job_sets(tmp_path):
     assert trained == sorted(f"results/models/{n}" for n in [
         "tiny__s0", "tiny__s1", "tiny__s2", "tiny__majority_filter__s0", "tiny__majority_filter__s1",
         "tiny__free_reasoning__s0", "tiny__free_reasoning__s1", "tiny__likert_reward__s0", "tiny__likert_reward__s1",
-        "tiny-llama__s0", "tiny-llama__s1", "tiny-wide__s0", "tiny-wide__s1"])
+        "tiny-llama__s0", "tiny-llama__s1", "tiny-small__s0", "tiny-small__s1"])
     assert len(outputs) == len(set(outputs))  # nothing built twice
     # the filter variant builds its own corpus beside the main one; the other variants reuse the main corpus
     assert "results/variants/majority_filter/data/archetypes.parquet" in outputs

@@ -198,6 +198,10 @@ def test_selected_step_is_the_best_dev_checkpoint_that_parses():
     assert selected_step(log, 0.95) == (40, 0.45)
     assert selected_step(log, 0.9) == (20, 0.50)
     assert selected_step(log[1:2], 0.95) is None
+    # none parses well enough: the most parseable evaluation stands in, so a run always yields a model
+    short = [{"step": 0, "dev": {"accuracy": 0.2, "valid": 0.91}}, {"step": 20, "dev": {"accuracy": 0.4, "valid": 0.93}},
+             {"step": 40, "dev": {"accuracy": 0.3, "valid": 0.93}}]
+    assert selected_step(short, 0.95) == (20, 0.4)
 
 
 @pytest.mark.slow
