@@ -146,7 +146,7 @@ def test_experiment_dag_job_sets(tmp_path):
     assert "results/variants/majority_filter/data/archetypes.parquet" in outputs
     assert not any(o.startswith("results/variants/") and "majority_filter" not in o for o in outputs)
     placeholders(wf, outputs)
-    snakemake(wf, "--touch", *targets)
+    snakemake(wf, "--touch", "--forceall", *targets)  # records every job's provenance (params, code)
     assert dry_run_outputs(snakemake(wf, *targets, "-n")) == []
     spec = wf / "specs/experiments.yaml"
     spec.write_text(spec.read_text().replace("likert_reward: {reward: {variant: likert}}",
