@@ -149,7 +149,8 @@ def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores:
             name = row["name"]
             entry = score_row(name, row["kind"], scores[(dataset, name)])
             overrides = {"template": row["template"], **row["overrides"]} if row["kind"] == "language model" else {}
-            line = {"table": table, "dataset": dataset, "row": name, "model": entry.pop("model"),
+            entry.pop("model")
+            line = {"table": table, "dataset": dataset, "row": name, "model": row.get("model", name),
                     "variant": row["variant"], "overrides": json.dumps(overrides, sort_keys=True),
                     "is_baseline": name == base, **entry}
             if name != base:

@@ -217,11 +217,11 @@ def test_paired_over_seeds_pairs_seeds_and_broadcasts_an_untrained_model():
 
 def test_experiment_table_columns_and_paper_numbers():
     spec = {"datasets": ["cross_demographic"], "baseline": "binary"}
-    rows = [{"name": "binary", "kind": "language model", "template": "structured_cot", "variant": MAIN, "overrides": {},
+    rows = [{"name": "binary", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot", "variant": MAIN, "overrides": {},
              "files": ["m__s0", "m__s1"], "seeds": [0, 1]},
-            {"name": "likert", "kind": "language model", "template": "structured_cot", "variant": "likert_reward",
+            {"name": "likert", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot", "variant": "likert_reward",
              "overrides": {"reward": {"variant": "likert"}}, "files": ["m__l__s0", "m__l__s1"], "seeds": [0, 1]},
-            {"name": "majority", "kind": "reference predictor", "template": "reference", "variant": MAIN,
+            {"name": "majority", "model": "majority", "kind": "reference predictor", "template": "reference", "variant": MAIN,
              "overrides": {}, "files": ["majority"], "seeds": []}]
     good, bad = parsed_frame([True] * 6 + [False] * 4), parsed_frame([True] * 4 + [False] * 6)
     parsed = {("cross_demographic", "binary"): [good, good], ("cross_demographic", "likert"): [bad, bad],
@@ -239,3 +239,4 @@ def test_experiment_table_columns_and_paper_numbers():
     assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "wd", "jsd", "n", "n_seeds", "parse_failure_rate",
             "mcnemar_p_max"} <= set(table.columns)
     assert table.loc["majority", "kind"] == "reference predictor"
+    assert table.loc["likert", "model"] == "tiny-dvmap" and table.loc["majority", "model"] == "majority"
