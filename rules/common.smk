@@ -261,24 +261,27 @@ def row_files(entries, kind, dataset):
     return [f"results/{folder}/{f}/{e['template']}/{dataset}.{ext}" for e in entries for f in e["files"]]
 
 
+MAIN_ENTRIES = row_entries(MAIN_ROWS)  # the main tables' rows, reference predictors last
+
+
 def get_table_rows(wildcards=None):
     """(name, template, kind) of every row of a results table, language models first."""
-    return [(e["name"], e["template"], e["kind"]) for e in row_entries(MAIN_ROWS)]
+    return [(e["name"], e["template"], e["kind"]) for e in MAIN_ENTRIES]
 
 
 def get_row_predictions(name, template, dataset):
     """Prediction files of one table row on one dataset: one per seed for a trained model (its mean
     over seeds is the row), a single file for an untrained model or a reference predictor."""
-    entry = next(e for e in row_entries(MAIN_ROWS) if e["name"] == name and e["template"] == template)
+    entry = next(e for e in MAIN_ENTRIES if e["name"] == name and e["template"] == template)
     return row_files([entry], "predictions", dataset)
 
 
 def get_scores(wildcards):
-    return row_files(row_entries(MAIN_ROWS), "scores", wildcards.dataset)
+    return row_files(MAIN_ENTRIES, "scores", wildcards.dataset)
 
 
 def get_predictions(wildcards):
-    return row_files(row_entries(MAIN_ROWS), "predictions", wildcards.dataset)
+    return row_files(MAIN_ENTRIES, "predictions", wildcards.dataset)
 
 
 def get_experiment_inputs(kind):

@@ -120,7 +120,7 @@ rule results_table:
         paired="results/tables/{dataset}_paired_tests.csv",
         figure=report("results/figures/{dataset}.png", category="Figures"),
     params:
-        rows=row_entries(MAIN_ROWS),
+        rows=MAIN_ENTRIES,
         comparisons=SPECS["models"]["comparisons"],
         seed=SPECS["splits"]["seed"],
     log:
