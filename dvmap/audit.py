@@ -45,6 +45,38 @@ def assert_no_leakage(report: Mapping) -> None:
         raise LeakageError(f"leakage between splits: {report['violations']}")
 
 
+def identical_answers_report(respondents: pd.DataFrame, questions: Sequence[Mapping], min_shared: int = 20) -> dict:
+    """Per (cross-value question, training question): respondents who answered both and the share
+    giving the same answer. A pair is identical when all of at least `min_shared` such respondents
+    agree, by option label or by option position (the same codes under other names): one WVS
+    variable read twice, or a file column copied into another, so the cross-value benchmark would
+    test answers the model was trained on. Needs respondents: the datasets are profile-disjoint,
+    so they share no respondent or profile to compare on."""
+    options = {q["id"]: list(q["options"]) for q in questions}
+    train = [q["id"] for q in questions if q["role"] == "train"]
+    cross = [q["id"] for q in questions if q["role"] == "cross_value"]
+    position = {qid: respondents[qid].map({o: i for i, o in enumerate(options[qid])}).to_numpy(dtype=float)
+                for qid in [*train, *cross]}
+    pairs, identical = {}, []
+    for c in cross:
+        for t in train:
+            both = ~np.isnan(position[c]) & ~np.isnan(position[t])
+            n = int(both.sum())
+            same_label = respondents[c].to_numpy()[both] == respondents[t].to_numpy()[both]
+            same_position = position[c][both] == position[t][both]
+            pairs[f"{c}__{t}"] = {"shared": n, "same_label": round(float(same_label.mean()), 6) if n else 0.0}
+            if n >= min_shared and (same_label.all() or same_position.all()):
+                identical.append({"cross_value": c, "train": t, "shared": n})
+    return {"min_shared": min_shared, "pairs": pairs, "identical": identical, "ok": not identical}
+
+
+def assert_no_identical_answers(report: Mapping) -> None:
+    if not report["ok"]:
+        named = "; ".join(f"cross-value question {p['cross_value']} and training question {p['train']} "
+                          f"({p['shared']} respondents answered both)" for p in report["identical"])
+        raise LeakageError(f"identical answers (a WVS variable read twice?): {named}")
+
+
 def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attribute_names: Sequence[str],
                      filter_spec: Mapping) -> dict:
     """Entropy distribution and demographic coverage before vs after the archetype filter."""

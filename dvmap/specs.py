@@ -72,6 +72,19 @@ def _unique(items: list[dict], key: str, file, path: str) -> None:
         seen.add(item[key])
 
 
+def _one_reader_per_variable(items: list[dict], id_key: str, what: str, file, path: str) -> None:
+    """Each WVS variable is read by one entry: a variable read twice gives two identical answer
+    columns (a cross-value question copying a training one leaks). Names match case-insensitively,
+    as the survey file's columns do."""
+    seen: dict[str, str] = {}
+    for i, item in enumerate(items):
+        var = item["wvs_var"].upper()
+        if var in seen:
+            raise SpecError(file, f"{path}/{i}/wvs_var", f"{what}s '{seen[var]}' and '{item[id_key]}' both read the "
+                                                         f"WVS variable {item['wvs_var']}")
+        seen[var] = item[id_key]
+
+
 def check_countries(spec: dict, file) -> None:
     countries = spec["countries"]
     for key in ("iso3", "iso_numeric", "name"):
@@ -93,6 +106,7 @@ def check_countries(spec: dict, file) -> None:
 def check_attributes(spec: dict, file) -> None:
     attrs = spec["attributes"]
     _unique(attrs, "name", file, "attributes")
+    _one_reader_per_variable(attrs, "name", "attribute", file, "attributes")
     if len(attrs) != N_ATTRIBUTES:
         raise SpecError(file, "attributes", f"DVMap profiles have {N_ATTRIBUTES} attributes, found {len(attrs)}")
     if sum(1 for a in attrs if a.get("from_countries")) != 1:
@@ -105,6 +119,7 @@ def check_attributes(spec: dict, file) -> None:
 def check_questions(spec: dict, file) -> None:
     questions = spec["questions"]
     _unique(questions, "id", file, "questions")
+    _one_reader_per_variable(questions, "id", "question", file, "questions")
     ids = {q["id"]: q for q in questions}
     if not any(q["role"] == "train" for q in questions):
         raise SpecError(file, "questions", "no question has role 'train'")
@@ -219,11 +234,12 @@ def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
     from dvmap.synthetic import check_synthetic_against  # synthetic spec refers to the others
 
     attrs = specs["attributes"]["attributes"]
-    question_vars = {q["wvs_var"] for q in specs["questions"]["questions"]}
+    question_of_var = {q["wvs_var"].upper(): q["id"] for q in specs["questions"]["questions"]}
     for i, a in enumerate(attrs):
-        if a["wvs_var"] in question_vars:
+        if a["wvs_var"].upper() in question_of_var:
             raise SpecError(paths["attributes"], f"attributes/{i}/wvs_var",
-                            f"{a['wvs_var']} is also a question variable in {paths['questions']}")
+                            f"{a['wvs_var']} is also a question variable in {paths['questions']}: attribute "
+                            f"'{a['name']}' and question {question_of_var[a['wvs_var'].upper()]} both read it")
     check_synthetic_against(specs, paths)
     templates = specs["prompts"]["templates"]
     for section in ("models", "eval_models"):
