@@ -30,6 +30,20 @@ def is_missing(values: pd.Series) -> np.ndarray:
     return np.isnan(x) | (x < 0)
 
 
+def as_numbers(values: pd.Series, column: str, file: str) -> pd.Series:
+    """The column as numbers: a numeric column as it is, text as floats. Text that is no number (a
+    labelled export, `Male` among codes) is an error showing the offending values themselves."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    text = values[numbers.isna() & values.notna()]
+    if len(text):
+        examples = list(dict.fromkeys(text.astype(str)))[:5]
+        raise SurveyFileError(file, f"column {column}: expected numeric WVS codes, found text {examples} "
+                                    f"({len(text)} of {len(values)} values)")
+    return numbers.astype(float)
+
+
 def _codes_as_int(values: pd.Series, column: str, file: str) -> np.ndarray:
     x = values.to_numpy(dtype=float)
     valid = ~np.isnan(x)
@@ -47,6 +61,7 @@ def attribute_labels(values: pd.Series, spec: Mapping, not_answered: str, file: 
     a code with no label anywhere is an error naming the column and the codes.
     """
     column = spec["wvs_var"]
+    values = as_numbers(values, column, file)
     missing = is_missing(values)
     if "bins" in spec:
         idx = bin_index(values, spec["bins"])
@@ -74,6 +89,7 @@ def answer_options(values: pd.Series, question: Mapping, file: str) -> pd.Series
     A non-negative code that maps to no option is an error naming the column and codes.
     """
     column = question["wvs_var"]
+    values = as_numbers(values, column, file)
     missing = is_missing(values)
     if "bins" in question:
         idx = bin_index(values, question["bins"])

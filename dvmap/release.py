@@ -44,9 +44,8 @@ def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], co
         raise SurveyFileError(file, f"column Country: names not in the countries spec: {unknown[:5]}")
     out = release.reset_index(drop=True)
     options = out["Options"].str.split(", ")
-    answer_index = [opts.index(a) if a in opts else -1 for opts, a in zip(options, out["answer"])]
-    if min(answer_index, default=0) < 0:
-        raise SurveyFileError(file, "column answer: some answers are not among their Options")
+    answer_index = [opts.index(a) if isinstance(opts, list) and a in opts else -1
+                    for opts, a in zip(options, out["answer"])]
     samples = pd.DataFrame({"profile_id": profile_ids(out, attribute_names).to_numpy(), "q_id": out["Q_id"],
                             "country": out["Country"].map(iso3_of)})
     # A profile answers a question once in the release; several respondents may share a profile,
@@ -54,6 +53,12 @@ def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], co
     base = samples["profile_id"] + "-" + samples["q_id"]
     repeat = base.groupby(base).cumcount()
     samples.insert(0, "sample_id", base.where(repeat == 0, base + "-" + repeat.astype(str)))
+    bad = [i for i, k in enumerate(answer_index) if k < 0]
+    if bad:  # the count and the first rows, so the faulty ones can be found in the release
+        first = "; ".join(f"row {i} ({samples['sample_id'][i]}, {out['Q_id'][i]}): {out['answer'][i]!r} not in "
+                          f"{out['Options'][i]!r}" for i in bad[:5])
+        raise SurveyFileError(file, f"column answer: {len(bad)} of {len(out)} answers are not among their Options; "
+                                    f"first: {first}")
     for a in attribute_names:
         samples[a] = out[a]
     samples = samples.assign(question=out["Question"], options=options, answer=out["answer"],

@@ -42,6 +42,24 @@ def _csv_separator(path: Path) -> str:
         return ","
 
 
+# A .csv that pandas cannot read: empty, not UTF-8 text (a binary file named .csv), malformed rows.
+CSV_ERRORS = (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError, OSError)
+CSV_EXPECTED = "UTF-8 text with a header row, separated by commas, semicolons or tabs"
+
+
+def _unreadable_csv(path: Path, exc: Exception) -> SurveyFileError:
+    """The kit's error for a .csv pandas cannot read, with what was expected."""
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return SurveyFileError(path, f"cannot be read as .csv: the file is empty (expected {CSV_EXPECTED})")
+    try:
+        with open(path, "rb") as fh:
+            spss = fh.read(4) in (b"$FL2", b"$FL3")
+    except OSError:
+        spss = False
+    hint = " (it starts like an SPSS file: name it .sav)" if spss else ""
+    return SurveyFileError(path, f"cannot be read as .csv, expected {CSV_EXPECTED}{hint}: {type(exc).__name__}: {exc}")
+
+
 def _file_columns(path: Path) -> tuple[list[str], dict]:
     """Column names and value labels of the file, without reading its data."""
     suffix = path.suffix.lower()
@@ -51,18 +69,34 @@ def _file_columns(path: Path) -> tuple[list[str], dict]:
         except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
             raise SurveyFileError(path, f"cannot be read as {suffix}: {exc}") from None
         return list(meta.column_names), dict(meta.variable_value_labels)
-    header = pd.read_csv(path, nrows=0, sep=_csv_separator(path))
+    try:
+        header = pd.read_csv(path, nrows=0, sep=_csv_separator(path))
+    except CSV_ERRORS as exc:
+        raise _unreadable_csv(path, exc) from None
     return list(header.columns), {}
+
+
+def _header_rows(reader, path: Path) -> str:
+    """The number of rows a .sav/.dta header announces, for an error message."""
+    try:
+        return str(reader(str(path), metadataonly=True)[1].number_rows)
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError):
+        return "unknown number of"
 
 
 def _read_stat_file(path: Path, columns: list[str]) -> pd.DataFrame:
     """Read columns of a .sav/.dta; a large file is read in row chunks by several processes."""
     reader = READERS[path.suffix.lower()]
     processes = min(PARALLEL_READ_PROCESSES, os.cpu_count() or 1)
-    if processes > 1 and path.stat().st_size > PARALLEL_READ_MIN_BYTES:
-        return pyreadstat.read_file_multiprocessing(reader, str(path), num_processes=processes, usecols=columns,
-                                                    apply_value_formats=False)[0]
-    return reader(str(path), usecols=columns, apply_value_formats=False)[0]
+    try:
+        if processes > 1 and path.stat().st_size > PARALLEL_READ_MIN_BYTES:
+            return pyreadstat.read_file_multiprocessing(reader, str(path), num_processes=processes, usecols=columns,
+                                                        apply_value_formats=False)[0]
+        return reader(str(path), usecols=columns, apply_value_formats=False)[0]
+    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError) as exc:  # the header was readable
+        raise SurveyFileError(path, f"cannot be read as {path.suffix.lower()}: {exc} (expected the "
+                                    f"{_header_rows(reader, path)} rows its header announces: the file is probably "
+                                    f"truncated or damaged, download it again)") from None
 
 
 def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict]:
@@ -98,11 +132,13 @@ def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame,
     if suffix in READERS:
         df = _read_stat_file(path, list(wanted))
     else:
-        df = pd.read_csv(path, usecols=list(wanted), sep=_csv_separator(path))
+        try:
+            df = pd.read_csv(path, usecols=list(wanted), sep=_csv_separator(path))
+        except CSV_ERRORS as exc:
+            raise _unreadable_csv(path, exc) from None
         for col in df.columns:
             if col != by_lower.get(INTERVIEW_VAR.lower()) and not pd.api.types.is_numeric_dtype(df[col]):
-                raise SurveyFileError(path, f"column {col}: expected numeric WVS codes, found text such as "
-                                            f"{df[col].dropna().astype(str).head(3).tolist()}")
+                df[col] = coding.as_numbers(df[col], col, str(path))  # names the text values that are no codes
     labels = {wanted[k]: {int(c): str(v) for c, v in lab.items()} for k, lab in value_labels.items() if k in wanted}
     return df.rename(columns=wanted), labels
 
