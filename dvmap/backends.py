@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -55,6 +56,24 @@ def record(request: Request, response: str | None, error: str | None = None, opt
 
 
 # ---- OpenAI-compatible endpoints ------------------------------------------------------------------
+# Before any request has succeeded, this many failures with one endpoint-wide error (no connection,
+# key refused, endpoint or model not found) stop the job: retrying every sample of a dead endpoint
+# takes tens of minutes. After a success, failures are per sample: retried, then recorded.
+FAIL_FAST_AFTER = 8
+
+
+class EndpointError(DVMapError):
+    """An OpenAI-compatible endpoint that serves no request: unreachable, key refused, not found."""
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every secret replaced by `***` (a server may echo the request's API key in its errors)."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 class OpenAIBackend:
     def __init__(self, base_url: str, model: str, sampling: Mapping, api_key: str = "not-needed",
                  extra_body: Mapping | None = None):
@@ -62,9 +81,28 @@ class OpenAIBackend:
 
         self.openai = openai
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=sampling["timeout"], max_retries=0)
-        self.model, self.sampling, self.extra_body = model, sampling, dict(extra_body or {})
+        self.base_url, self.model, self.sampling, self.extra_body = base_url, model, sampling, dict(extra_body or {})
+        self.secrets = [api_key] if api_key and api_key != "not-needed" else []  # redacted from every error text
+        self.stop = threading.Event()  # set when the job stops: no new request, no further retry
+        self.lock = threading.Lock()
+        self.failures: list[tuple[str, str]] | None = []  # endpoint-wide failures; None once the endpoint served
+        self.fatal: str | None = None
 
-    def _call(self, request: Request) -> dict:
+    def _error(self, exc: Exception) -> str:
+        return redact(f"{type(exc).__name__}: {exc}", self.secrets)
+
+    def endpoint_failure(self, exc: Exception) -> str | None:
+        """What a failed request says about the endpoint as a whole; None when it concerns the sample only."""
+        if isinstance(exc, self.openai.APIConnectionError):  # refused, unreachable, timed out
+            return "no connection"
+        if isinstance(exc, (self.openai.AuthenticationError, self.openai.PermissionDeniedError)):
+            return "the API key is refused"
+        if isinstance(exc, self.openai.NotFoundError):
+            return "endpoint or model not found"
+        return None
+
+    def _call(self, request: Request) -> tuple[dict, str | None]:
+        """The request's record, and for a failure what it says about the endpoint (endpoint_failure)."""
         s = self.sampling
         transient = (self.openai.APIConnectionError, self.openai.APITimeoutError, self.openai.RateLimitError,
                      self.openai.InternalServerError)
@@ -74,20 +112,62 @@ class OpenAIBackend:
                     model=self.model, messages=request.messages, temperature=s["temperature"], top_p=s["top_p"],
                     max_tokens=s["max_tokens"], seed=sample_seed(s["seed"], request.sample_id),
                     extra_body=self.extra_body or None)
-                return record(request, out.choices[0].message.content or "")
+                return record(request, out.choices[0].message.content or ""), None
             except transient as exc:  # back off and retry: rate limits, dropped connections, 5xx
-                if attempt == s["retries"]:
-                    return record(request, None, error=f"{type(exc).__name__}: {exc}")
-                time.sleep(s["backoff"] * 2**attempt)
+                if attempt == s["retries"] or self.stop.wait(s["backoff"] * 2**attempt):
+                    return record(request, None, error=self._error(exc)), self.endpoint_failure(exc)
             except self.openai.APIError as exc:  # 4xx other than rate limits: retrying will not help
-                return record(request, None, error=f"{type(exc).__name__}: {exc}")
+                return record(request, None, error=self._error(exc)), self.endpoint_failure(exc)
         raise AssertionError("unreachable")
 
+    def _note(self, rec: dict, failure: str | None) -> None:
+        """Before the first served request, count endpoint-wide failures; FAIL_FAST_AFTER of one kind stop the job."""
+        with self.lock:
+            if self.failures is None or self.fatal is not None:
+                return
+            if failure is None:  # served, or an error of this sample alone: the endpoint works
+                self.failures = None
+                return
+            self.failures.append((failure, rec["error"]))
+            if len(self.failures) < FAIL_FAST_AFTER:
+                return
+            if len({kind for kind, _ in self.failures}) > 1:  # mixed failures: not one dead endpoint
+                self.failures = None
+                return
+            kind, error = self.failures[0]
+            self.fatal = (f"{self.base_url} (model {self.model}): the first {len(self.failures)} requests all "
+                          f"failed, {kind} ({error}); stopped without trying the other samples")
+            self.stop.set()
+
+    def _run(self, request: Request) -> dict | None:
+        if self.stop.is_set():  # the job stops: requests not yet sent are dropped
+            return None
+        rec, failure = self._call(request)
+        self._note(rec, failure)
+        return rec
+
     def generate(self, requests: Sequence[Request]) -> Iterator[dict]:
-        with ThreadPoolExecutor(max_workers=self.sampling["concurrency"]) as pool:
-            futures = [pool.submit(self._call, r) for r in requests]
+        """Records as requests finish. Stops with an EndpointError naming the endpoint and model when
+        the first FAIL_FAST_AFTER requests all fail with one endpoint-wide error."""
+        self.stop.clear()
+        self.failures, self.fatal = [], None
+        pool = ThreadPoolExecutor(max_workers=self.sampling["concurrency"])
+        try:
+            futures = [pool.submit(self._run, r) for r in requests]
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    rec = future.result()
+                except Exception as exc:  # not an API error: still no key in its text
+                    if not any(secret in str(exc) for secret in self.secrets):
+                        raise
+                    raise DVMapError(f"{self.base_url} (model {self.model}): {self._error(exc)}") from None
+                if self.fatal is not None:
+                    raise EndpointError(self.fatal)
+                if rec is not None:
+                    yield rec
+        finally:  # on a stop, queued requests are dropped and running ones do not retry
+            self.stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def free_port() -> int:
@@ -341,8 +421,11 @@ def generate_into(store: PredictionLog, backend, requests: Sequence[Request], de
 
     todo_ids = set(pending([r.sample_id for r in requests], store.load()))
     todo = [r for r in requests if r.sample_id in todo_ids]
-    with tqdm(total=len(todo), desc=desc, unit="sample") as bar:
-        for rec in backend.generate(todo) if todo else []:
-            store.append([rec])
-            bar.update(1)
+    try:
+        with tqdm(total=len(todo), desc=desc, unit="sample") as bar:
+            for rec in backend.generate(todo) if todo else []:
+                store.append([rec])
+                bar.update(1)
+    except EndpointError as error:
+        raise EndpointError(f"{error}; finished predictions are kept in {store.path}") from None
     return len(todo)
