@@ -106,3 +106,13 @@ def answer_options(values: pd.Series, question: Mapping, file: str) -> pd.Series
         raise SurveyFileError(file, f"column {column}: codes {bad} map to no option of question {question['id']}")
     result = np.where(missing, None, result)
     return pd.Series(result, index=values.index, name=question["id"], dtype=object)
+
+
+# A question's wording and grouping: they enter at the datasets, not at coding or filtering.
+WORDING_KEYS = ("text", "category", "concept", "neighbour")
+
+
+def coding_spec(question: Mapping) -> dict:
+    """What decides how a question's answers are read, coded, filtered and pooled (not its wording),
+    so editing the wording reruns the workflow from the datasets on only."""
+    return {k: v for k, v in question.items() if k not in WORDING_KEYS}

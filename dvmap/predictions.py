@@ -1,8 +1,13 @@
 """Predictions are paid for once: every finished sample is appended (and fsynced) to a JSONL log
 outside the rule's outputs, so a crashed or killed run resumes without redoing or duplicating
-finished samples. The final parquet is written from the log when every sample is done."""
+finished samples. The final parquet is written from the log when every sample is done.
+
+Each record carries a key of the prompt it answered: when a dataset changes (a country added, a
+question reworded), the samples whose prompts did not change keep their predictions and only the
+new or changed ones are generated."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,12 +27,22 @@ def classify(response: str | None, options: list[str]) -> tuple[str | None, str]
     return (answer, "ok") if answer in options else (None, "parse_error")
 
 
-class PredictionLog:
-    """Append-only JSONL of prediction records; the last record of a sample wins."""
+def prompt_key(messages: list[dict], options: list[str]) -> str:
+    """A digest of what the model was asked: the chat messages and the options the answer is parsed against."""
+    text = json.dumps({"messages": messages, "options": list(options)}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-    def __init__(self, path: str | Path):
+
+class PredictionLog:
+    """Append-only JSONL of prediction records; the last record of a sample wins.
+
+    With `prompt_keys` (sample id -> prompt_key), records are stamped with their prompt's key and a
+    record answering another prompt than the current one is not taken as done."""
+
+    def __init__(self, path: str | Path, prompt_keys: Mapping[str, str] | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.prompt_keys = dict(prompt_keys or {})
 
     def load(self) -> dict[str, dict]:
         records: dict[str, dict] = {}
@@ -39,13 +54,18 @@ class PredictionLog:
                     record = json.loads(line)
                 except json.JSONDecodeError:  # a line torn by a crash: that sample is redone
                     continue
-                records[record["sample_id"]] = record
+                sid = record["sample_id"]
+                if self.prompt_keys and record.get("prompt_key") != self.prompt_keys.get(sid):
+                    continue  # answered another prompt (the dataset changed since): redone
+                records[sid] = record
         return records
 
     def append(self, records: Iterable[Mapping]) -> int:
         n = 0
         with open(self.path, "a", encoding="utf-8") as fh:
             for record in records:
+                if self.prompt_keys:
+                    record = {**record, "prompt_key": self.prompt_keys[record["sample_id"]]}
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -11,8 +11,10 @@ import yaml
 from dvmap.errors import SpecError
 from dvmap.verl_config import check_batch_sizes
 
+# The checkout's own folder: the default workflow folder for library use and the tests. The workflow
+# passes its folder (load_config(config, workflow_dir)), so schemas and templates are found next to
+# the Snakefile wherever the package is installed.
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_DIR = ROOT / "schemas"
 SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic", "models", "analyses",
               "model_analyses", "general_utility", "experiments", "paper_numbers")
 N_ATTRIBUTES = 11
@@ -42,9 +44,9 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return "/".join(str(p) for p in error.absolute_path)
 
 
-def validate_against_schema(data: Any, kind: str, file: str | Path) -> None:
+def validate_against_schema(data: Any, kind: str, file: str | Path, workflow_dir: str | Path = ROOT) -> None:
     """Raise SpecError naming the file and key path of the first (most relevant) schema error."""
-    schema = read_yaml(SCHEMA_DIR / f"{kind}.schema.yaml")
+    schema = read_yaml(Path(workflow_dir) / "schemas" / f"{kind}.schema.yaml")
     validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
@@ -154,14 +156,14 @@ def check_filter(spec: dict, file) -> None:
         raise SpecError(file, "max_entropy", f"max_entropy is only used with rule 'threshold', not '{spec['rule']}'")
 
 
-def check_prompts(spec: dict, file) -> None:
+def check_prompts(spec: dict, file, workflow_dir: str | Path = ROOT) -> None:
     templates = spec["templates"]
     for i, name in enumerate(spec["exports"]["verl"]["templates"]):
         if name not in templates:
             raise SpecError(file, f"exports/verl/templates/{i}", f"unknown template '{name}' (have {sorted(templates)})")
     for name, t in templates.items():
         for role in ("user", "system"):
-            if not (ROOT / "templates" / t[role]).is_file():
+            if not (Path(workflow_dir) / "templates" / t[role]).is_file():
                 raise SpecError(file, f"templates/{name}/{role}", f"templates/{t[role]} does not exist")
 
 
@@ -207,25 +209,25 @@ CHECKS = {
     "questions": check_questions,
     "splits": check_splits,
     "filter": check_filter,
-    "prompts": check_prompts,
 }
 
 
-def load_spec(kind: str, path: str | Path) -> dict:
+def load_spec(kind: str, path: str | Path, workflow_dir: str | Path = ROOT) -> dict:
     """Read one spec file, validate it (schema, then cross-field rules) and apply schema defaults."""
     data = read_yaml(path)
-    validate_against_schema(data, kind, path)
-    check = CHECKS.get(kind)
-    if check is not None:
-        check(data, path)
+    validate_against_schema(data, kind, path, workflow_dir)
+    if kind == "prompts":
+        check_prompts(data, path, workflow_dir)
+    elif kind in CHECKS:
+        CHECKS[kind](data, path)
     if kind == "filter":
         data = {"max_entropy": None, "min_profile_size": 1, "use_weight": False, **data}
     return data
 
 
-def load_all(paths: dict[str, str]) -> dict[str, dict]:
+def load_all(paths: dict[str, str], workflow_dir: str | Path = ROOT) -> dict[str, dict]:
     """Load every spec named in the top-level config, then the checks that span several specs."""
-    specs = {kind: load_spec(kind, paths[kind]) for kind in SPEC_KINDS}
+    specs = {kind: load_spec(kind, paths[kind], workflow_dir) for kind in SPEC_KINDS}
     check_cross_spec(specs, paths)
     return specs
 
@@ -293,13 +295,28 @@ def check_analyses_against(analyses: dict, specs: dict, paths: dict[str, str]) -
                             f"unknown {what} '{value}' (not in {source}; have {', '.join(known[what])})")
 
 
-def load_config(config: dict) -> dict[str, dict]:
-    """Validate the top-level Snakemake config, then every spec file it names."""
+def load_config(config: dict, workflow_dir: str | Path = ROOT) -> dict[str, dict]:
+    """Validate the top-level Snakemake config, then every spec file it names (schemas and templates
+    from `workflow_dir`, the folder of the Snakefile)."""
     where = "specs/config.yaml (merged with --config/--configfile)"
-    validate_against_schema(config, "config", where)
-    specs = load_all(config["specs"])
+    validate_against_schema(config, "config", where, workflow_dir)
+    specs = load_all(config["specs"], workflow_dir)
     for key, known in (("train_models", specs["models"]["models"]), ("eval_models", specs["models"]["eval_models"])):
         for i, name in enumerate(config[key]):
             if name not in known:
                 raise SpecError(where, f"{key}/{i}", f"unknown model '{name}' (see {config['specs']['models']})")
+    if config.get("survey_file") is None and config.get("data_source", "wvs") == "wvs":
+        check_countries_in_synthetic(specs, config["specs"])
     return specs
+
+
+def check_countries_in_synthetic(specs: dict, paths: dict[str, str]) -> None:
+    """With the embedded synthetic file, every study country must be one the file holds (as with a
+    real file, whose countries are checked when it is read)."""
+    held = {c["iso_numeric"]: c["iso3"] for c in specs["synthetic"]["countries"]}
+    for i, c in enumerate(specs["countries"]["countries"]):
+        if held.get(c["iso_numeric"]) != c["iso3"]:
+            raise SpecError(paths["countries"], f"countries/{i}",
+                            f"{c['iso3']} ({c['iso_numeric']}) is not in the synthetic survey file, which holds "
+                            f"{', '.join(f'{iso} ({n})' for n, iso in held.items())} (its countries are listed in "
+                            f"{paths['synthetic']}: countries; a real file is set with survey_file)")

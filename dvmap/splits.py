@@ -36,49 +36,56 @@ def scaled_requests(available: int, requested: Mapping[str, int]) -> dict[str, i
     return {k: int(np.floor(v * available / total)) for k, v in requested.items()}
 
 
-def assign_pools(archetypes: pd.DataFrame, countries: Sequence[Mapping], questions: Sequence[Mapping],
-                 splits_spec: Mapping) -> tuple[pd.DataFrame, list[dict]]:
-    """Assign sampled profiles to datasets; each profile to at most one (profile-disjoint by construction).
+def country_pools(archetypes: pd.DataFrame, country: Mapping, questions: Sequence[Mapping],
+                  splits_spec: Mapping) -> tuple[pd.DataFrame, list[dict]]:
+    """Assign one country's sampled profiles to datasets, each profile to at most one (profile-disjoint
+    by construction). Depends on this country's archetypes alone, so adding or removing another
+    country leaves its assignment as it is.
 
-    Returns (profile_id, dataset) rows and a per-country record of requested vs assigned counts.
+    Returns (profile_id, dataset) rows and the pools where fewer profiles were available than asked.
     """
-    kept = archetypes[archetypes["kept"]]
+    kept = archetypes[archetypes["kept"] & (archetypes["country"] == country["iso3"])]
     train_q = {q["id"] for q in questions if q["role"] == "train"}
     value_q = {q["id"] for q in questions if q["role"] == "cross_value"}
-    with_train_q = kept[kept["q_id"].isin(train_q)].groupby("country")["profile_id"].unique()
-    with_value_q = kept[kept["q_id"].isin(value_q)].groupby("country")["profile_id"].unique()
-    seed = splits_spec["seed"]
+    seed, iso3 = splits_spec["seed"], country["iso3"]
+    eligible = shuffled(kept.loc[kept["q_id"].isin(train_q), "profile_id"].unique(), seed, country["iso_numeric"])
     rows: list[tuple[str, str]] = []
-    shortfalls: list[dict] = []
-
-    for c in countries:
-        iso3 = c["iso3"]
-        eligible = shuffled(with_train_q.get(iso3, []), seed, c["iso_numeric"])
-        if c["role"] == "cross_country":
-            want = {"cross_country": splits_spec["cross_country"]["profiles_per_country"]}
-            got = scaled_requests(len(eligible), want)
-            rows += [(p, "cross_country") for p in eligible[:got["cross_country"]]]
-        else:
-            want = {"corpus": splits_spec["corpus"]["profiles_per_country"],
-                    "cross_demographic": splits_spec["cross_demographic"]["profiles_per_country"]}
-            got = scaled_requests(len(eligible), want)
-            cross_demo, corpus = eligible[:got["cross_demographic"]], eligible[got["cross_demographic"]:][:got["corpus"]]
-            rows += [(p, "cross_demographic") for p in cross_demo]
-            sizes = split_sizes(len(corpus), splits_spec["corpus"]["ratios"])
-            start = 0
-            for split in CORPUS_SPLITS:
-                rows += [(p, split) for p in corpus[start:start + sizes[split]]]
-                start += sizes[split]
-            # cross_value draws from the profiles left over, so it never shares a profile with the rest
-            used = set(cross_demo) | set(corpus)
-            remaining = [p for p in shuffled(with_value_q.get(iso3, []), seed + 1, c["iso_numeric"]) if p not in used]
-            want["cross_value"] = splits_spec["cross_value"]["profiles_per_country"]
-            got["cross_value"] = min(want["cross_value"], len(remaining))
-            rows += [(p, "cross_value") for p in remaining[:got["cross_value"]]]
-        for pool, n in want.items():
-            if got[pool] < n:
-                shortfalls.append({"country": iso3, "pool": pool, "requested": n, "assigned": got[pool]})
+    if country["role"] == "cross_country":
+        want = {"cross_country": splits_spec["cross_country"]["profiles_per_country"]}
+        got = scaled_requests(len(eligible), want)
+        rows += [(p, "cross_country") for p in eligible[:got["cross_country"]]]
+    else:
+        want = {"corpus": splits_spec["corpus"]["profiles_per_country"],
+                "cross_demographic": splits_spec["cross_demographic"]["profiles_per_country"]}
+        got = scaled_requests(len(eligible), want)
+        cross_demo, corpus = eligible[:got["cross_demographic"]], eligible[got["cross_demographic"]:][:got["corpus"]]
+        rows += [(p, "cross_demographic") for p in cross_demo]
+        sizes = split_sizes(len(corpus), splits_spec["corpus"]["ratios"])
+        start = 0
+        for split in CORPUS_SPLITS:
+            rows += [(p, split) for p in corpus[start:start + sizes[split]]]
+            start += sizes[split]
+        # cross_value draws from the profiles left over, so it never shares a profile with the rest
+        used = set(cross_demo) | set(corpus)
+        with_value_q = kept.loc[kept["q_id"].isin(value_q), "profile_id"].unique()
+        remaining = [p for p in shuffled(with_value_q, seed + 1, country["iso_numeric"]) if p not in used]
+        want["cross_value"] = splits_spec["cross_value"]["profiles_per_country"]
+        got["cross_value"] = min(want["cross_value"], len(remaining))
+        rows += [(p, "cross_value") for p in remaining[:got["cross_value"]]]
+    shortfalls = [{"country": iso3, "pool": pool, "requested": n, "assigned": got[pool]}
+                  for pool, n in want.items() if got[pool] < n]
     return pd.DataFrame(rows, columns=["profile_id", "dataset"]), shortfalls
+
+
+def assign_pools(archetypes: pd.DataFrame, countries: Sequence[Mapping], questions: Sequence[Mapping],
+                 splits_spec: Mapping) -> tuple[pd.DataFrame, list[dict]]:
+    """country_pools over all countries."""
+    pools, shortfalls = [], []
+    for c in countries:
+        frame, short = country_pools(archetypes, c, questions, splits_spec)
+        pools.append(frame)
+        shortfalls += short
+    return pd.concat(pools, ignore_index=True), shortfalls
 
 
 def with_frequency(samples: pd.DataFrame) -> pd.Series:
@@ -90,9 +97,12 @@ def with_frequency(samples: pd.DataFrame) -> pd.Series:
 
 def build_datasets(archetypes: pd.DataFrame, profiles: pd.DataFrame, countries: Sequence[Mapping],
                    questions: Sequence[Mapping], attribute_names: Sequence[str],
-                   splits_spec: Mapping, pools: pd.DataFrame | None = None) -> tuple[dict[str, pd.DataFrame], list[dict]]:
-    """The six datasets, one row per kept (profile, question) sample, in a stable order. `pools`
-    (profile_id, dataset) fixes which profile goes where instead of sampling them."""
+                   splits_spec: Mapping, pools: pd.DataFrame | None = None,
+                   names: Sequence[str] | None = None) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """The datasets, one row per kept (profile, question) sample, in a stable order (countries in the
+    order given, then profile, then question). `pools` (profile_id, dataset) fixes which profile goes
+    where instead of sampling them; `names` picks the datasets to build (default: all of `pools`, or
+    all six)."""
     shortfalls: list[dict] = []
     given_pools = pools is not None
     if pools is None:
@@ -109,7 +119,7 @@ def build_datasets(archetypes: pd.DataFrame, profiles: pd.DataFrame, countries: 
     wanted_role = np.where(samples["dataset"] == "cross_value", "cross_value", "train")
     samples = samples[samples["q_id"].map(role_of_q).to_numpy() == wanted_role]
     datasets = {}
-    for name in dict.fromkeys(pools["dataset"]) if given_pools else DATASETS:
+    for name in names or (dict.fromkeys(pools["dataset"]) if given_pools else DATASETS):
         d = samples[samples["dataset"] == name].copy()
         d["_c"] = d["country"].map(country_order)
         d = d.sort_values(["_c", "profile_id", "_q"]).reset_index(drop=True)

@@ -36,16 +36,18 @@ def attribute_label_sets(attributes_spec: Mapping) -> dict[str, set[str]]:
 
 
 def check_synthetic_against(specs: Mapping, paths: Mapping[str, str]) -> None:
-    """Cross-spec checks: every country has a position, every question loadings, every label exists."""
+    """Cross-spec checks: unique countries, loadings for every question, every label exists."""
     syn, file = specs["synthetic"], paths["synthetic"]
     if not Path(syn["calibration"]).is_file():
         raise SpecError(file, "calibration", f"calibration file {syn['calibration']} not found")
-    iso3 = [c["iso3"] for c in specs["countries"]["countries"]]
+    iso3 = [c["iso3"] for c in syn["countries"]]
+    for key in ("iso3", "iso_numeric"):
+        values = [c[key] for c in syn["countries"]]
+        for i, v in enumerate(values):
+            if v in values[:i]:
+                raise SpecError(file, f"countries/{i}/{key}", f"duplicate {key} {v}")
     label_sets = attribute_label_sets(specs["attributes"])
     qids = [q["id"] for q in specs["questions"]["questions"]]
-    for c in iso3:
-        if c not in syn["positions"]:
-            raise SpecError(file, "positions", f"no position for country {c}")
     for q in qids:
         if q not in syn["loadings"]:
             raise SpecError(file, "loadings", f"no loadings for question {q}")
@@ -80,8 +82,9 @@ class _Generator:
         self.attrs = [a for a in specs["attributes"]["attributes"] if not a.get("from_countries")]
         self.questions = specs["questions"]["questions"]
         self.not_answered = specs["attributes"]["not_answered"]
-        self.countries = specs["countries"]["countries"]
-        self.train_iso3 = [c["iso3"] for c in self.countries if c["role"] == "train" and c["iso3"] in self.calibration]
+        self.countries = self.syn["countries"]
+        # Calibrated countries (the release's training countries) set the pooled shares and thresholds.
+        self.train_iso3 = [c["iso3"] for c in self.countries if c["iso3"] in self.calibration]
 
     # ---- attributes -------------------------------------------------------------------------
     def pooled_shares(self, attribute: str) -> dict[str, float]:
@@ -135,7 +138,8 @@ class _Generator:
     def latent_scores(self, people: pd.DataFrame, iso3: np.ndarray) -> np.ndarray:
         """z (respondents x questions) of the latent model."""
         n = len(people)
-        axes = np.array([self.syn["positions"].get(c, [0.0, 0.0]) for c in iso3], dtype=float)
+        position = {c["iso3"]: c["position"] for c in self.countries}
+        axes = np.array([position.get(c, [0.0, 0.0]) for c in iso3], dtype=float)  # unnamed extras: the origin
         for attr, table in self.syn["shifts"].items():
             axes += np.array([table.get(v, [0.0, 0.0]) for v in people[attr]], dtype=float)
         loadings = np.array([self.syn["loadings"][q["id"]] for q in self.questions], dtype=float)
@@ -273,7 +277,7 @@ class _Generator:
 def synthetic_frame(specs: Mapping, size: str, calibration: Mapping) -> tuple[pd.DataFrame, dict, dict]:
     """The synthetic survey as a DataFrame of WVS codes, with value and column labels.
 
-    `specs` needs countries, attributes, questions and synthetic; `calibration` is the content
+    `specs` needs attributes, questions and synthetic (which lists the countries); `calibration` is the content
     of the calibration file the synthetic spec names.
     """
     return _Generator(specs, size, calibration).frame()

@@ -10,6 +10,10 @@ from dvmap.errors import SpecError
 from dvmap.rewards import params_from_spec
 
 REWARD_FILE = Path(__file__).resolve().parent / "verl_reward.py"
+# What the workflow's params hold instead of REWARD_FILE's absolute path: params (and the checkpoint
+# fingerprint made from them) must not change when the checkout moves, or days of checkpoints are
+# lost. The job puts the real path in (resolve_overrides).
+REWARD_PLACEHOLDER = "{dvmap_reward_file}"
 REWARD_FUNCTION = "compute_score"
 
 
@@ -55,10 +59,11 @@ def reward_kwargs(reward: Mapping) -> dict:
 
 
 def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, train_file: str, val_file: str,
-                   checkpoint_dir: str | None = None, seed: int = 0) -> list[str]:
+                   checkpoint_dir: str | None = None, seed: int = 0, reward_file: str | Path = REWARD_FILE) -> list[str]:
     """Overrides for `python -m verl.trainer.main_ppo` (Hydra syntax, key=value). Without a
     checkpoint_dir the caller adds trainer.default_local_dir (see checkpoint_override). `seed`
-    seeds the data shuffle, the actor's data loader and the rollout sampler."""
+    seeds the data shuffle, the actor's data loader and the rollout sampler. The workflow passes
+    reward_file=REWARD_PLACEHOLDER and the job resolves it."""
     res = model["resources"]
     micro = preset["micro_batch_size_per_gpu"]
     settings = {
@@ -94,7 +99,7 @@ def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, 
         "actor_rollout_ref.rollout.tensor_model_parallel_size": preset["rollout_tensor_parallel"],
         "actor_rollout_ref.rollout.gpu_memory_utilization": preset["gpu_memory_utilization"],
         "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": micro,
-        "reward.custom_reward_function.path": str(REWARD_FILE),
+        "reward.custom_reward_function.path": str(reward_file),
         "reward.custom_reward_function.name": REWARD_FUNCTION,
         "+reward.custom_reward_function.reward_kwargs": reward_kwargs(reward),
         "trainer.project_name": "dvmap",
@@ -110,6 +115,11 @@ def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, 
     }
     overrides = [f"{key}={_value(value)}" for key, value in settings.items()]
     return overrides + ([checkpoint_override(checkpoint_dir)] if checkpoint_dir else [])
+
+
+def resolve_overrides(overrides: list[str]) -> list[str]:
+    """The overrides with the reward file's path of this installation in place of the placeholder."""
+    return [o.replace(REWARD_PLACEHOLDER, str(REWARD_FILE)) for o in overrides]
 
 
 def checkpoint_override(checkpoint_dir: str | Path) -> str:

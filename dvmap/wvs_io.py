@@ -143,49 +143,66 @@ def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame,
     return df.rename(columns=wanted), labels
 
 
-def respondents_from_columns(raw: pd.DataFrame, specs: Mapping, file: str,
-                             value_labels: Mapping[str, Mapping[int, str]] | None = None) -> pd.DataFrame:
-    """One row per respondent of a configured country: id, country, 11 attribute labels, weight, answers."""
-    value_labels = value_labels or {}
-    countries = specs["countries"]["countries"]
-    by_numeric = {c["iso_numeric"]: c for c in countries}
-    country_codes = raw[COUNTRY_VAR].to_numpy(dtype=float)
-    present = set(np.unique(country_codes[~np.isnan(country_codes)]).astype(int).tolist())
-    absent = [f"{c['iso3']} ({c['iso_numeric']})" for c in countries if c["iso_numeric"] not in present]
-    if absent:
-        raise SurveyFileError(file, f"column {COUNTRY_VAR}: configured countries not in the file: {', '.join(absent)}")
-    rows = raw[np.isin(country_codes, list(by_numeric))].reset_index(drop=True)
-    numeric = rows[COUNTRY_VAR].astype(int)
-
-    if INTERVIEW_VAR in rows:
-        ids = rows[INTERVIEW_VAR].astype("int64").astype(str)
+def survey_codes(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Every respondent of the file, whatever the country: respondent_id, country code (B_COUNTRY),
+    weight and the raw codes of the needed variables. Independent of the study's countries, so
+    adding a country never re-reads the file."""
+    if INTERVIEW_VAR in raw:
+        ids = raw[INTERVIEW_VAR].astype("int64").astype(str)
         dup = ids[ids.duplicated()]
         if len(dup):
             raise SurveyFileError(file, f"column {INTERVIEW_VAR}: duplicate interview ids {dup.head(5).tolist()}")
-    else:  # no interview id: the row position within the configured countries is stable for a given file
-        ids = pd.Series([f"r{i}" for i in range(len(rows))])
-    out = {"respondent_id": ids.to_numpy(), "country": numeric.map(lambda n: by_numeric[n]["iso3"]).to_numpy()}
-
-    not_answered = specs["attributes"]["not_answered"]
-    for attr in specs["attributes"]["attributes"]:
-        if attr.get("from_countries"):
-            out[attr["name"]] = numeric.map(lambda n: by_numeric[n]["name"]).to_numpy()
-        else:
-            out[attr["name"]] = coding.attribute_labels(rows[attr["wvs_var"]], attr, not_answered, file,
-                                                        value_labels.get(attr["wvs_var"])).to_numpy()
-    if WEIGHT_VAR in rows:
-        weight = rows[WEIGHT_VAR].to_numpy(dtype=float)
+    else:  # no interview id: the row's position in the file is stable for a given file
+        ids = pd.Series([f"r{i}" for i in range(len(raw))])
+    if WEIGHT_VAR in raw:
+        weight = raw[WEIGHT_VAR].to_numpy(dtype=float)
         if np.isnan(weight).any() or (weight < 0).any():
             raise SurveyFileError(file, f"column {WEIGHT_VAR}: missing or negative weights")
     else:
-        weight = np.ones(len(rows))
-    out["weight"] = weight
+        weight = np.ones(len(raw))
+    codes = raw.drop(columns=[c for c in (INTERVIEW_VAR, WEIGHT_VAR) if c in raw])
+    return pd.concat([pd.DataFrame({"respondent_id": ids.to_numpy(), "weight": weight}), codes.reset_index(drop=True)],
+                     axis=1)
+
+
+def country_respondents(codes: pd.DataFrame, country: Mapping, specs: Mapping, file: str,
+                        value_labels: Mapping[str, Mapping[int, str]] | None = None) -> pd.DataFrame:
+    """One country's respondents: id, country, the 11 attribute labels, weight, one column per question.
+
+    `codes` is survey_codes' table (or its rows of this country); `specs` needs attributes and questions.
+    """
+    value_labels = value_labels or {}
+    rows = codes[codes[COUNTRY_VAR].to_numpy(dtype=float) == country["iso_numeric"]].reset_index(drop=True)
+    if rows.empty:
+        raise SurveyFileError(file, f"column {COUNTRY_VAR}: no respondent of {country['iso3']} "
+                                    f"(code {country['iso_numeric']}) in the file")
+    out = {"respondent_id": rows["respondent_id"].to_numpy(), "country": np.full(len(rows), country["iso3"], dtype=object)}
+    not_answered = specs["attributes"]["not_answered"]
+    for attr in specs["attributes"]["attributes"]:
+        if attr.get("from_countries"):
+            out[attr["name"]] = np.full(len(rows), country["name"], dtype=object)
+        else:
+            out[attr["name"]] = coding.attribute_labels(rows[attr["wvs_var"]], attr, not_answered, file,
+                                                        value_labels.get(attr["wvs_var"])).to_numpy()
+    out["weight"] = rows["weight"].to_numpy(dtype=float)
     for q in specs["questions"]["questions"]:
         out[q["id"]] = coding.answer_options(rows[q["wvs_var"]], q, file).to_numpy()
     return pd.DataFrame(out)
 
 
+def check_countries_present(codes: pd.DataFrame, countries, file: str) -> None:
+    present = set(np.unique(codes[COUNTRY_VAR].dropna().to_numpy(dtype=float)).astype(int).tolist())
+    absent = [f"{c['iso3']} ({c['iso_numeric']})" for c in countries if c["iso_numeric"] not in present]
+    if absent:
+        raise SurveyFileError(file, f"column {COUNTRY_VAR}: configured countries not in the file: {', '.join(absent)}")
+
+
 def read_respondents(path: str | Path, specs: Mapping) -> pd.DataFrame:
-    """Read and code a WVS-7 file: the `results/data/respondents.parquet` table."""
+    """Read and code a WVS-7 file for all the study's countries (in the order of the countries spec):
+    the concatenation of the per-country tables the workflow builds."""
     raw, value_labels = read_survey_columns(path, specs)
-    return respondents_from_columns(raw, specs, str(path), value_labels)
+    codes = survey_codes(raw, str(path))
+    countries = specs["countries"]["countries"]
+    check_countries_present(codes, countries, str(path))
+    return pd.concat([country_respondents(codes, c, specs, str(path), value_labels) for c in countries],
+                     ignore_index=True)

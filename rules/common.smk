@@ -5,18 +5,19 @@ import sys
 from pathlib import Path
 
 from dvmap.backends import needs_vllm
+from dvmap.coding import coding_spec
 from dvmap.errors import DVMapError
 from dvmap.experiments import (MAIN, TrainedRun, all_runs, main_rows, run_names, scale_rows, table_rows,
                                variant_spec, variant_template)
 from dvmap.specs import load_config
 from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
 from dvmap.robustness import ROBUSTNESS_DATASETS
-from dvmap.verl_config import verl_overrides
+from dvmap.verl_config import REWARD_PLACEHOLDER, verl_overrides
 from dvmap.release import find_release_split
 from dvmap.wvs_io import check_survey_file
 
 try:
-    SPECS = load_config(config)
+    SPECS = load_config(config, workflow.basedir)  # schemas/ and templates/ beside the Snakefile
     if config["data_source"] == "wvs" and config["survey_file"] is not None:
         check_survey_file(config["survey_file"], SPECS)
     if config["data_source"] == "release" and not config["release_dir"]:
@@ -49,6 +50,25 @@ SEEDS = EXPERIMENTS["seeds"]
 FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
 VERL_TEMPLATES = SPECS["prompts"]["exports"]["verl"]["templates"]
 SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
+# Countries and questions in the slices the data rules get: each per-country job sees only its
+# country, and only what codes the answers (not the wording), so adding a country or editing a
+# question's text reruns only what it changes.
+COUNTRIES = {c["iso3"]: c for c in SPECS["countries"]["countries"]}
+TRAIN_COUNTRIES = [c for c, spec in COUNTRIES.items() if spec["role"] == "train"]
+CROSS_COUNTRIES = [c for c, spec in COUNTRIES.items() if spec["role"] == "cross_country"]
+QUESTIONS = SPECS["questions"]["questions"]
+TRAIN_QUESTIONS = [q for q in QUESTIONS if q["role"] == "train"]
+VALUE_QUESTIONS = [q for q in QUESTIONS if q["role"] == "cross_value"]
+QUESTION_CODING = [coding_spec(q) for q in QUESTIONS]
+QUESTION_ROLES = [{"id": q["id"], "role": q["role"]} for q in QUESTIONS]
+# The synthetic file's answers follow each question's concept and neighbour, not its text.
+SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("text", "category")} for q in QUESTIONS]}
+SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
+    "attributes": {"attributes": [{"wvs_var": a["wvs_var"]} for a in SPECS["attributes"]["attributes"]
+                                  if not a.get("from_countries")]},
+    "questions": {"questions": [{"wvs_var": q["wvs_var"]} for q in QUESTIONS]},
+    "filter": {"use_weight": SPECS["filter"]["use_weight"]},
+}
 
 
 wildcard_constraints:
@@ -56,6 +76,7 @@ wildcard_constraints:
     template="|".join([*TEMPLATES, "reference"]),  # "reference": the predictions of reference predictors
     corpus_split="|".join(CORPUS_SPLITS),
     benchmark="|".join(BENCHMARKS),
+    country="|".join(COUNTRIES),
 
 
 def dataset_path(dataset):
@@ -69,6 +90,23 @@ def get_survey_file(wildcards=None):
     return config["survey_file"] or SYNTHETIC_SURVEY
 
 
+def country_files(kind, countries):
+    """Per-country data files (respondents, archetypes, pools, sampling) of some countries."""
+    ext = "json" if kind == "sampling" else "parquet"
+    return [f"results/data/countries/{c}/{kind}.{ext}" for c in countries]
+
+
+def get_country(wildcards):
+    """A country's slice of the countries spec that its coded data depends on (not its role, nor
+    its analysis fields)."""
+    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "name")}
+
+
+def get_country_role(wildcards):
+    """What decides a country's pools: its codes and its role."""
+    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "role")}
+
+
 def get_dataset(wildcards):
     return dataset_path(wildcards.dataset)
 
@@ -78,11 +116,18 @@ def get_all_datasets(wildcards=None):
 
 
 def get_release_split(wildcards):
-    return str(find_release_split(config["release_dir"], wildcards.dataset))
+    """The release's file of a dataset. A split the folder lacks is never taken from an earlier
+    build from the survey (that file may still be in results/): a target needing it is an error."""
+    found = find_release_split(config["release_dir"], wildcards.dataset)
+    if found is None:
+        raise DVMapError(f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
+                         f"or a datasets folder {wildcards.dataset}/), which a requested target needs; the "
+                         f"folder has {', '.join(AVAILABLE_DATASETS)}")
+    return str(found)
 
 
 def get_sampling_record(wildcards=None):
-    return ["results/data/sampling.json"] if config["data_source"] == "wvs" else []
+    return country_files("sampling", COUNTRIES) if config["data_source"] == "wvs" else []
 
 
 def get_template_files(wildcards):
@@ -184,7 +229,7 @@ def get_verl_overrides(wildcards):
     model = MODELS[run.model]
     return verl_overrides(wildcards.run, model, SPECS["models"]["presets"][model["preset"]], get_run_reward(run),
                           get_run_file("verl", "train")(wildcards), get_run_file("verl", "dev")(wildcards),
-                          seed=run.seed)
+                          seed=run.seed, reward_file=REWARD_PLACEHOLDER)  # paths relative to the workflow
 
 
 def get_filter_variant(wildcards):
@@ -322,8 +367,33 @@ def get_experiment_targets():
     return [*tables, *scale]
 
 
+# Benchmarks to evaluate on: with the released corpus as the source, those its folder has.
+EVAL_DATASETS = [d for d in config["eval_datasets"] if d in AVAILABLE_DATASETS]
+
+
+def check_release_covers_training():
+    """Training needs train and dev, reference predictors train: with the released corpus as the
+    source, say which split is missing before any job (a missing benchmark is only skipped)."""
+    if config["data_source"] != "release":
+        return
+    needs = {"train": "training and the reference predictors", "dev": "training (checkpoint selection)"}
+    trains = config["train_models"] or any(row.runs for row in MAIN_ROWS)
+    for split in ("train", "dev") if trains else ("train",) if EVAL_DATASETS else ():
+        if split not in AVAILABLE_DATASETS:
+            sys.exit(f"DVMap configuration error: release_dir {config['release_dir']}: no {split} split, which "
+                     f"{needs[split]} needs (add {split}.parquet, or set train_models: [] and eval_models: [] to "
+                     f"build prompts and exports only)")
+    skipped = [d for d in config["eval_datasets"] if d not in EVAL_DATASETS]
+    if skipped:
+        print(f"DVMap: release_dir has no {', '.join(skipped)} split: not evaluated", file=sys.stderr)
+
+
+check_release_covers_training()
+
+
 def get_eval_targets():
-    return ["results/table2.csv", *expand("results/tables/{dataset}.csv", dataset=config["eval_datasets"])]
+    table2 = ["results/table2.csv"] if "cross_demographic" in EVAL_DATASETS else []
+    return [*table2, *expand("results/tables/{dataset}.csv", dataset=EVAL_DATASETS)]
 
 
 # ---- analyses ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-# Survey file -> respondents -> archetypes -> corpus and benchmarks -> audits.
-# Each rule gets only its slice of the specs through params, so editing one spec reruns only
-# the jobs that use it.
+# Survey file -> the needed codes of every respondent -> per country: respondents, archetypes and
+# pools -> corpus and benchmarks -> audits. Each rule gets only its slice of the specs through params
+# and each country's work is a job of its own, so editing one spec, adding a country or rewording a
+# question reruns only the jobs that use it (README, "Add a country").
 
 # Trivial on a cluster: run on the submit host (profiles/slurm/).
 localrules:
@@ -9,16 +10,16 @@ localrules:
 
 
 rule synthetic_survey:
-    """The embedded default: a synthetic WVS-7-format .sav from specs/synthetic.yaml."""
+    """The embedded default: a synthetic WVS-7-format .sav from specs/synthetic.yaml (which lists the
+    countries it holds, as a real file does: the study's countries spec is not an input)."""
     input:
         calibration=SPECS["synthetic"]["calibration"],
     output:
         SYNTHETIC_SURVEY,
     params:
         size=config["synthetic_size"],
-        countries=SPECS["countries"],
         attributes=SPECS["attributes"],
-        questions=SPECS["questions"],
+        questions=SYNTHETIC_QUESTIONS,
         synthetic=SPECS["synthetic"],
     log:
         "logs/synthetic_survey.log",
@@ -33,16 +34,14 @@ rule synthetic_survey:
 if config["data_source"] == "wvs":
 
     rule read_survey:
-        """Read the survey file: respondents with the 11 attribute labels and coded answers."""
+        """Read the survey file once: the needed WVS codes of every respondent, whatever the country."""
         input:
             survey=get_survey_file,
         output:
-            "results/data/respondents.parquet",
+            codes="results/data/survey_codes.parquet",
+            labels="results/data/survey_labels.json",
         params:
-            countries=SPECS["countries"],
-            attributes=SPECS["attributes"],
-            questions=SPECS["questions"],
-            use_weight=SPECS["filter"]["use_weight"],
+            variables=SURVEY_VARIABLES,
         threads: 2  # a large .sav/.dta is read in two row chunks
         log:
             "logs/read_survey.log",
@@ -53,41 +52,129 @@ if config["data_source"] == "wvs":
         script:
             "../scripts/read_survey.py"
 
-    rule archetypes:
-        """Entropy of the answers per (profile, question) and the filter's keep/drop decision."""
+    rule country_data:
+        """One country: respondents with the 11 attribute labels and coded answers, and the entropy of
+        every (profile, question) with the filter's decision."""
         input:
-            "results/data/respondents.parquet",
+            codes="results/data/survey_codes.parquet",
+            labels="results/data/survey_labels.json",
         output:
-            "results/data/archetypes.parquet",
+            respondents="results/data/countries/{country}/respondents.parquet",
+            archetypes="results/data/countries/{country}/archetypes.parquet",
         params:
-            questions=SPECS["questions"]["questions"],
+            country=get_country,
+            attributes=SPECS["attributes"],
+            questions=QUESTION_CODING,
             filter=SPECS["filter"],
         log:
-            "logs/archetypes.log",
+            "logs/country_data/{country}.log",
+        benchmark:
+            "benchmarks/country_data/{country}.tsv"
         conda:
             "../envs/data.yaml"
         script:
-            "../scripts/archetypes.py"
+            "../scripts/country_data.py"
 
-    rule splits:
-        """Country sampling and profile-disjoint splits: corpus and the three benchmarks."""
+    rule country_pools:
+        """One country's profiles drawn for each dataset (its role and the splits spec decide which)."""
         input:
-            respondents="results/data/respondents.parquet",
-            archetypes="results/data/archetypes.parquet",
+            "results/data/countries/{country}/archetypes.parquet",
         output:
-            datasets=get_all_datasets(),
-            sampling="results/data/sampling.json",
+            pools="results/data/countries/{country}/pools.parquet",
+            sampling="results/data/countries/{country}/sampling.json",
         params:
-            countries=SPECS["countries"]["countries"],
-            questions=SPECS["questions"]["questions"],
-            attribute_names=ATTRIBUTE_NAMES,
+            country=get_country_role,
+            questions=QUESTION_ROLES,
             splits=SPECS["splits"],
         log:
-            "logs/splits.log",
+            "logs/country_pools/{country}.log",
+        benchmark:
+            "benchmarks/country_pools/{country}.tsv"
         conda:
             "../envs/data.yaml"
         script:
-            "../scripts/splits.py"
+            "../scripts/country_pools.py"
+
+    rule corpus_datasets:
+        """The training countries' corpus splits and cross-demographic benchmark (training questions)."""
+        input:
+            respondents=country_files("respondents", TRAIN_COUNTRIES),
+            archetypes=country_files("archetypes", TRAIN_COUNTRIES),
+            pools=country_files("pools", TRAIN_COUNTRIES),
+        output:
+            *expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS),
+            "results/benchmarks/cross_demographic.parquet",
+        params:
+            countries=TRAIN_COUNTRIES,
+            questions=TRAIN_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
+        log:
+            "logs/datasets/corpus.log",
+        benchmark:
+            "benchmarks/datasets/corpus.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/datasets.py"
+
+    rule cross_value_dataset:
+        """The cross-value benchmark: the training countries' left-over profiles on the unseen questions."""
+        input:
+            respondents=country_files("respondents", TRAIN_COUNTRIES),
+            archetypes=country_files("archetypes", TRAIN_COUNTRIES),
+            pools=country_files("pools", TRAIN_COUNTRIES),
+        output:
+            "results/benchmarks/cross_value.parquet",
+        params:
+            countries=TRAIN_COUNTRIES,
+            questions=VALUE_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
+        log:
+            "logs/datasets/cross_value.log",
+        benchmark:
+            "benchmarks/datasets/cross_value.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/datasets.py"
+
+    rule cross_country_dataset:
+        """The cross-country benchmark: the test countries' profiles on the training questions."""
+        input:
+            respondents=country_files("respondents", CROSS_COUNTRIES),
+            archetypes=country_files("archetypes", CROSS_COUNTRIES),
+            pools=country_files("pools", CROSS_COUNTRIES),
+        output:
+            "results/benchmarks/cross_country.parquet",
+        params:
+            countries=CROSS_COUNTRIES,
+            questions=TRAIN_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
+        log:
+            "logs/datasets/cross_country.log",
+        benchmark:
+            "benchmarks/datasets/cross_country.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/datasets.py"
+
+    rule study_tables:
+        """The study's countries' respondents and archetypes in one table each (audits, analyses)."""
+        input:
+            respondents=country_files("respondents", COUNTRIES),
+            archetypes=country_files("archetypes", COUNTRIES),
+        output:
+            respondents="results/data/respondents.parquet",
+            archetypes="results/data/archetypes.parquet",
+        log:
+            "logs/study_tables.log",
+        benchmark:
+            "benchmarks/study_tables.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/gather_countries.py"
 
     rule audit_filtering:
         """Entropy distribution and demographic coverage before vs after filtering."""
@@ -101,6 +188,8 @@ if config["data_source"] == "wvs":
             filter=SPECS["filter"],
         log:
             "logs/audit_filtering.log",
+        benchmark:
+            "benchmarks/audit_filtering.tsv"
         conda:
             "../envs/data.yaml"
         script:
@@ -119,8 +208,11 @@ else:
         params:
             countries=SPECS["countries"]["countries"],
             attribute_names=ATTRIBUTE_NAMES,
+            data_source="release",  # a file built from the survey differs in params: it is replaced, never reused
         log:
             "logs/import_release/{folder}_{dataset}.log",
+        benchmark:
+            "benchmarks/import_release/{folder}_{dataset}.tsv"
         conda:
             "../envs/data.yaml"
         script:
@@ -138,6 +230,8 @@ rule audit_leakage:
         questions=SPECS["questions"]["questions"],
     log:
         "logs/audit_leakage.log",
+    benchmark:
+        "benchmarks/audit_leakage.tsv"
     conda:
         "../envs/data.yaml"
     script:
@@ -153,6 +247,8 @@ rule audit_counts:
         "results/audit/counts.json",
     log:
         "logs/audit_counts.log",
+    benchmark:
+        "benchmarks/audit_counts.tsv"
     conda:
         "../envs/data.yaml"
     script:

@@ -9,7 +9,7 @@ from dvmap.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
 from dvmap.errors import DVMapError
 from dvmap.generate_job import generate_in_python
 from dvmap.io import logged, write_parquet
-from dvmap.predictions import PredictionLog, pending, predictions_frame
+from dvmap.predictions import PredictionLog, pending, predictions_frame, prompt_key
 from dvmap.prompts import chat_messages, with_prompts
 
 sm = snakemake  # noqa: F821
@@ -24,10 +24,10 @@ def vllm_importable() -> bool:
 
 def partial_log_path() -> str:
     """The resumable log of this exact generation: a folder per job, a file per fingerprint of the
-    engine spec, sampling, weights and prompts, so a retrained model or a changed protocol never
-    reuses predictions of another (resuming needs the same of all four)."""
-    fingerprint = run_fingerprint({"spec": spec, "sampling": sampling, "weights": weights},
-                                  [*sm.input.weights, sm.input.prompts])
+    engine spec, sampling and weights, so a retrained model or a changed protocol never reuses
+    predictions of another. Prompts are checked per sample (each record holds its prompt's key), so
+    a changed dataset keeps the predictions of its unchanged samples."""
+    fingerprint = run_fingerprint({"spec": spec, "sampling": sampling, "weights": weights}, list(sm.input.weights))
     return str(Path(sm.params.partial).with_suffix("") / f"{fingerprint}.jsonl")
 
 
@@ -37,7 +37,7 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     prompts = with_prompts(samples[["sample_id", "options"]], pd.read_parquet(sm.input.prompts))
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
-    store = PredictionLog(partial)
+    store = PredictionLog(partial, {r.sample_id: prompt_key(r.messages, r.options) for r in requests.values()})
     every = list(requests.values())  # generate_into skips what the log already holds
     n_pending = len(pending(list(requests), store.load()))
     log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),

@@ -1,14 +1,14 @@
-"""Snakemake adapter: survey file -> results/data/respondents.parquet."""
-from dvmap.archetypes import profile_ids
-from dvmap.io import logged, write_parquet
-from dvmap.wvs_io import read_respondents
+"""Snakemake adapter: survey file -> the needed WVS codes of every respondent (all countries of the
+file) and the file's value labels. The study's countries are picked later, one job per country."""
+from dvmap.io import logged, write_json, write_parquet
+from dvmap.wvs_io import read_survey_columns, survey_codes
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
-    specs = {k: sm.params[k] for k in ("countries", "attributes", "questions")}
-    specs["filter"] = {"use_weight": sm.params.use_weight}
-    respondents = read_respondents(sm.input.survey, specs)
-    names = [a["name"] for a in specs["attributes"]["attributes"]]
-    respondents.insert(1, "profile_id", profile_ids(respondents, names))
-    write_parquet(respondents, sm.output[0])
-    log.info("%d respondents, %d profiles", len(respondents), respondents["profile_id"].nunique())
+    survey = str(sm.input.survey)
+    raw, value_labels = read_survey_columns(survey, sm.params.variables)
+    codes = survey_codes(raw, survey)
+    write_parquet(codes, sm.output.codes)
+    write_json({"file": survey, "value_labels": value_labels}, sm.output.labels)
+    log.info("%s: %d respondents in %d countries, %d variables", survey, len(codes),
+             codes["B_COUNTRY"].nunique(), codes.shape[1] - 2)

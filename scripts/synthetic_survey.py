@@ -5,7 +5,7 @@ from dvmap.synthetic import synthetic_frame, write_sav
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]) as log:
-    specs = {k: sm.params[k] for k in ("countries", "attributes", "questions", "synthetic")}
+    specs = {k: sm.params[k] for k in ("attributes", "questions", "synthetic")}
     frame, value_labels, column_labels = synthetic_frame(specs, sm.params.size, read_yaml(sm.input.calibration))
     write_sav(frame, value_labels, column_labels, sm.output[0])
     log.info("wrote %s: %d respondents x %d columns", sm.output[0], *frame.shape)

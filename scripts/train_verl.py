@@ -11,13 +11,16 @@ from pathlib import Path
 
 from dvmap.checkpoints import run_checkpoint_dir
 from dvmap.io import logged
-from dvmap.verl_config import checkpoint_override, latest_actor_checkpoint
+from dvmap.verl_config import REWARD_FILE, checkpoint_override, latest_actor_checkpoint, resolve_overrides
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as log_file:
-    checkpoints = run_checkpoint_dir(sm.params.checkpoint_dir, sm.params.overrides, list(sm.input)).resolve()
+    # The fingerprint: overrides as the workflow wrote them (relative paths, the reward placeholder) and
+    # the content of the files they name, so a moved checkout resumes from its checkpoints.
+    checkpoints = run_checkpoint_dir(sm.params.checkpoint_dir, sm.params.overrides, [*sm.input, REWARD_FILE]).resolve()
     checkpoints.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "verl.trainer.main_ppo", *sm.params.overrides, checkpoint_override(checkpoints)]
+    command = [sys.executable, "-m", "verl.trainer.main_ppo", *resolve_overrides(sm.params.overrides),
+               checkpoint_override(checkpoints)]
     if int(os.environ.get("SLURM_JOB_NUM_NODES", "1")) > 1:
         command = ["bash", str(Path(sm.scriptdir) / "ray_on_slurm.sh"), *command]
     log.info("running: %s", " ".join(command))

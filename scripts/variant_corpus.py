@@ -11,8 +11,10 @@ sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
     names = sm.params.attribute_names
     corpus = {Path(p).stem: pd.read_parquet(p) for p in sm.input.corpus}
-    profiles = profile_table(pd.read_parquet(sm.input.respondents), names)
-    datasets = relabel_corpus(corpus, pd.read_parquet(sm.input.archetypes), profiles, sm.params.countries,
+    respondents = pd.concat([pd.read_parquet(p) for p in sm.input.respondents], ignore_index=True)
+    profiles = profile_table(respondents, names)
+    countries = [{"iso3": c} for c in sm.params.countries]
+    datasets = relabel_corpus(corpus, pd.read_parquet(sm.input.archetypes), profiles, countries,
                               sm.params.questions, names)
     for path in sm.output:
         name = Path(path).stem

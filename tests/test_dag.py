@@ -19,10 +19,15 @@ def digests(root: Path) -> dict[str, str]:
             for p in sorted((root / "results").rglob("*")) if p.is_file()}
 
 
-def planned_rules(proc) -> set[str]:
-    """Rule names of the jobs a dry run would execute (from its job-stats table)."""
+def planned_jobs(proc) -> dict[str, int]:
+    """Jobs per rule that a dry run would execute (from its job-stats table)."""
     table = proc.stdout.split("Job stats:")[1].split("total")[0] if "Job stats:" in proc.stdout else ""
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, flags=re.M)} - {"job"}
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)
+            if m.group(1) != "job"}
+
+
+def planned_rules(proc) -> set[str]:
+    return set(planned_jobs(proc))
 
 
 @pytest.fixture(scope="module")
@@ -76,24 +81,56 @@ def test_users_csv_file_gives_the_same_corpus(built, tmp_path):
         assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest(), name
 
 
-@pytest.mark.parametrize("edit,reruns,untouched", [
-    (("filter.yaml", "rule: strict", "rule: majority"), {"archetypes", "splits", "audit_filtering", "prompts"},
-     {"synthetic_survey", "read_survey"}),
-    (("splits_demo.yaml", "seed: 42", "seed: 7"), {"splits", "audit_leakage", "prompts", "export_verl"},
-     {"synthetic_survey", "read_survey", "archetypes", "audit_filtering"}),
-    (("synthetic.yaml", "profile_noise: 0.9", "profile_noise: 0.8"), {"synthetic_survey", "read_survey", "splits"}, set()),
+ANDORRA = ("  - {iso3: AND, iso_numeric: 20, name: Andorra, quadrant: secular/self_expression, role: %s,"
+           " position: {x: 0.8, y: 1.3}}\n")
+DATA_READ = {"synthetic_survey", "read_survey"}
+
+
+def append(text):
+    return lambda old: old + text
+
+
+def replace(old_text, new_text):
+    def edit(old):
+        assert old_text in old
+        return old.replace(old_text, new_text)
+
+    return edit
+
+
+@pytest.mark.parametrize("spec,edit,reruns,untouched", [
+    ("filter.yaml", replace("rule: strict", "rule: majority"),
+     {"country_data": 18, "country_pools": 18, "corpus_datasets": 1, "audit_filtering": 1, "prompts": 18}, DATA_READ),
+    ("splits_demo.yaml", replace("seed: 42", "seed: 7"),
+     {"country_pools": 18, "corpus_datasets": 1, "audit_leakage": 1, "prompts": 18, "export_verl": 12},
+     {*DATA_READ, "country_data", "study_tables", "audit_filtering"}),
+    ("synthetic.yaml", replace("profile_noise: 0.9", "profile_noise: 0.8"),
+     {"synthetic_survey": 1, "read_survey": 1, "country_data": 18, "corpus_datasets": 1}, set()),
+    # Adding a test country: its own data and pools, the cross-country benchmark and its prompts;
+    # nothing of the training countries, nothing of the other benchmarks.
+    ("countries.yaml", append(ANDORRA % "cross_country"),
+     {"country_data": 1, "country_pools": 1, "cross_country_dataset": 1, "prompts": 3, "export_verl": 2,
+      "export_hf": 1}, {*DATA_READ, "corpus_datasets", "cross_value_dataset"}),
+    # Adding a training country: the corpus and the benchmarks drawn from training countries change.
+    ("countries.yaml", append(ANDORRA % "train"),
+     {"country_data": 1, "country_pools": 1, "corpus_datasets": 1, "cross_value_dataset": 1},
+     {*DATA_READ, "cross_country_dataset"}),
+    # Rewording a cross-value question: that benchmark and its prompts only (no coding, no corpus).
+    ("questions.yaml", replace("How much do you trust people you meet for the first time:",
+                               "How far do you trust people you meet for the first time:"),
+     {"cross_value_dataset": 1, "prompts": 3}, {*DATA_READ, "country_data", "country_pools", "corpus_datasets",
+                                                 "cross_country_dataset"}),
 ])
-def test_spec_edit_reruns_only_affected_jobs(built, tmp_path, edit, reruns, untouched):
-    wf = tmp_path / "edit"
+def test_spec_edit_reruns_only_affected_jobs(built, tmp_path, spec, edit, reruns, untouched):
     import shutil
 
+    wf = tmp_path / "edit"
     shutil.copytree(built, wf, symlinks=True)
-    path = wf / "specs" / edit[0]
-    assert edit[1] in path.read_text()
-    path.write_text(path.read_text().replace(edit[1], edit[2]))
-    planned = planned_rules(snakemake(wf, "-n", "data"))
-    assert reruns <= planned, planned
-    assert not (untouched & planned), planned
+    path = wf / "specs" / spec
+    path.write_text(edit(path.read_text()))
+    planned = planned_jobs(snakemake(wf, "-n", "data"))
+    assert {rule: planned.get(rule) for rule in reruns} == reruns, planned
+    assert not (untouched & set(planned)), planned
 
 
 def test_nothing_to_do_after_a_build(built):

@@ -76,12 +76,51 @@ def test_readme_main_command_runs_the_whole_demo(workflow):
         assert log[-1]["selected_step"] in {x["step"] for x in log if "dev" in x}
 
 
+ANDORRA = ("  - {iso3: AND, iso_numeric: 20, name: Andorra, quadrant: secular/self_expression, role: cross_country,"
+           " position: {x: 0.8, y: 1.3}}\n")
+Q61_TEXT = "How much do you trust people you meet for the first time:"
+
+
+def planned_outputs(proc, rule: str) -> list[str]:
+    return [block.split("output: ")[1].split("\n")[0] for block in proc.stdout.split(f"rule {rule}:")[1:]]
+
+
+def test_adding_a_country_and_rewording_a_question_generate_only_what_changed(workflow):
+    """The issue's incremental edits on the built demo: a cross-country country added and a
+    cross-value question reworded retrain nothing, regenerate nothing of cross-demographic, and the
+    generation jobs they rerun answer only the new country's and the reworded question's samples."""
+    if not reuse_built_demo(workflow):
+        pytest.skip("the checkout has not built the demo (CI runs the README's main command first)")
+    countries, questions = workflow / "specs/countries.yaml", workflow / "specs/questions.yaml"
+    countries.write_text(countries.read_text() + ANDORRA)
+    assert Q61_TEXT in questions.read_text()
+    questions.write_text(questions.read_text().replace(Q61_TEXT, "How far do you trust people you meet for the first time:"))
+    dry = snakemake(workflow, "-n")
+    for rule in ("train_local", "tiny_base_model", "synthetic_survey", "read_survey", "corpus_datasets"):
+        assert f"rule {rule}:" not in dry.stdout, rule
+    generated = planned_outputs(dry, "generate")
+    assert generated and all("cross_demographic" not in o for o in generated), generated
+    assert {Path(o).stem for o in generated} == {"cross_country", "cross_value"}
+
+    snakemake(workflow, "--cores", "all")
+    cross_country = pd.read_parquet(workflow / "results/benchmarks/cross_country.parquet")
+    cross_value = pd.read_parquet(workflow / "results/benchmarks/cross_value.parquet")
+    expected = {"cross_country": (int((cross_country["country"] == "AND").sum()), len(cross_country)),
+                "cross_value": (int((cross_value["q_id"] == "Q61").sum()), len(cross_value))}
+    assert expected["cross_country"][0] > 0 and expected["cross_value"][0] > 0
+    for output in generated:
+        dataset, model = Path(output).stem, Path(output).parts[2]
+        log = (workflow / f"logs/generate/{model}_structured_cot_{dataset}.log").read_text()
+        assert f"{expected[dataset][0]} of {expected[dataset][1]} samples to generate" in log, (output, log[-600:])
+    table = pd.read_csv(workflow / "results/tables/cross_country_per_group.csv")
+    assert "AND" in set(table["country"]), "the new country is in the cross-country results"
+
+
 def test_paper_preset_dry_run_shows_every_generation_job(workflow):
     proc = snakemake(workflow, "results/table2.csv", "-n", "--profile", "profiles/slurm", "--configfile",
                      "specs/presets/paper.yaml")
     def models(rule):
-        outputs = [block.split("output: ")[1].split("\n")[0] for block in proc.stdout.split(f"rule {rule}:")[1:]]
-        return {Path(o).parts[2] for o in outputs}
+        return {Path(o).parts[2] for o in planned_outputs(proc, rule)}
 
     # a DVMap row is the mean over the experiments spec's seeds: one generation job per seed
     assert {f for f in models("generate_vllm") if "dvmap" in f} == {

@@ -37,7 +37,7 @@ BASE_RULE = "tiny_base_model"
 TRAIN_RULE = "train_local"
 GENERATE_RULE = "generate"                         # CPU generation (the demo, API clients)
 GPU_RULES = ("train_verl", "generate_vllm")        # not run here: no GPU on the test cluster
-DATA_RULES = ("synthetic_survey", "read_survey", "archetypes", "splits", "prompts")
+DATA_RULES = ("synthetic_survey", "read_survey", "country_data", "country_pools", "corpus_datasets", "prompts")
 LOCAL_RULES = ("audit_leakage",)                   # localrules: run by Snakemake itself, not SLURM
 # The demo shrunk for CI: fewer profiles (the splits spec), a shorter warm-up and a few GRPO steps
 # with a checkpoint and a training-log entry every 2 (models: MODEL: local: of the models spec), so

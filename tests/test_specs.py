@@ -99,7 +99,7 @@ def test_malformed_spec_names_file_and_key(tmp_path, kind, change, key_path, mes
 
 
 SYNTHETIC_CASES = [
-    (delete(["positions", "NGA"]), "positions", "no position for country NGA"),
+    (set_in(["countries", 1, "iso_numeric"], 840), "countries/1/iso_numeric", "duplicate iso_numeric 840"),
     (delete(["loadings", "Q8"]), "loadings", "no loadings for question Q8"),
     (set_in(["shifts", "Religion", "Pastafarian"], [0.1, 0.1]), "shifts/Religion/Pastafarian", "is not a label of Religion"),
     (set_in(["attribute_overrides", "NGA", "Common Language", "Klingon"], 0.1),
@@ -118,6 +118,27 @@ def test_malformed_synthetic_spec(tmp_path, monkeypatch, change, key_path, messa
         load_all({**DEFAULT_PATHS, "synthetic": str(path)})
     assert (err.value.file, err.value.key_path) == (str(path), key_path)
     assert message in str(err.value)
+
+
+def test_study_country_missing_from_the_synthetic_file(tmp_path, monkeypatch):
+    """The demo file holds its own countries (specs/synthetic.yaml), as a real file does: a study
+    country it lacks is named before any job, with where to add it."""
+    from dvmap.specs import load_config
+
+    monkeypatch.chdir(ROOT)
+    countries = read_yaml(DEFAULT_PATHS["countries"])
+    countries["countries"].append({"iso3": "FRA", "iso_numeric": 250, "name": "France",
+                                   "quadrant": "secular/self_expression", "role": "cross_country"})
+    path = tmp_path / "countries.yaml"
+    path.write_text(yaml.safe_dump(countries, allow_unicode=True))
+    config = {**read_yaml(ROOT / "specs/config.yaml")}
+    config["specs"] = {**config["specs"], "countries": str(path)}
+    with pytest.raises(SpecError) as err:
+        load_config(config)
+    assert (err.value.file, err.value.key_path) == (str(path), f"countries/{len(countries['countries']) - 1}")
+    assert "FRA (250) is not in the synthetic survey file" in str(err.value) and "AND (20)" in str(err.value)
+    # with a real survey file the file itself is checked when read, not the synthetic spec
+    load_config({**config, "survey_file": "/data/wvs7.sav"})
 
 
 def test_attribute_variable_reused_as_question(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ import copy
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -222,3 +223,26 @@ def test_local_grpo_resumes_after_interruption(tmp_path):
 
     first, second = load_file(tmp_path / "model/model.safetensors"), load_file(tmp_path / "again/model.safetensors")
     assert all((first[k] == second[k]).all() for k in first)
+
+
+def test_workflow_overrides_hold_no_absolute_path(tmp_path):
+    """What the workflow puts in train_verl's params (and so in the checkpoint fingerprint) must not
+    change when the checkout moves: relative data paths and a placeholder for the reward file, which
+    the job resolves to this installation's file."""
+    from dvmap.checkpoints import run_fingerprint
+    from dvmap.verl_config import REWARD_PLACEHOLDER, resolve_overrides
+
+    model = MODELS["models"]["qwen3-8b"]
+    overrides = verl_overrides("qwen3-8b__s0", model, MODELS["presets"]["paper"], MODELS["reward"],
+                               "results/verl/structured_cot/train.parquet", "results/verl/structured_cot/dev.parquet",
+                               seed=0, reward_file=REWARD_PLACEHOLDER)
+    assert not [o for o in overrides if "=/" in o or str(Path.cwd()) in o], overrides
+    assert f"reward.custom_reward_function.path={REWARD_FILE}" in resolve_overrides(overrides)
+    # two checkouts with the same inputs at different places: the same checkpoint folder name
+    prints = []
+    for place in ("a", "b/deeper"):
+        data = tmp_path / place / "results/verl/structured_cot/train.parquet"
+        data.parent.mkdir(parents=True)
+        data.write_bytes(b"same rows")
+        prints.append(run_fingerprint(overrides, [data, REWARD_FILE]))
+    assert prints[0] == prints[1]
