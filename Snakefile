@@ -8,7 +8,11 @@ min_version("9.0")
 configfile: "specs/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
+include: "rules/report.smk"
 include: "rules/data.smk"
 include: "rules/prompts.smk"
 include: "rules/train.smk"

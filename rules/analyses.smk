@@ -28,7 +28,9 @@ IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if 
 IMPORTANCE_QUESTIONS = [q for q in ANALYSIS_QUESTIONS if ANALYSES["attribute_importance"]["questions"] is None
                         or q["id"] in ANALYSES["attribute_importance"]["questions"]]
 SPEC_TABLE_OUTPUTS = {
-    kind: {f"{name.split('_')[0]}_{ext}": report(f"results/analysis/{name}.{ext}", category="Analyses",
+    kind: {f"{name.split('_')[0]}_{ext}": report(f"results/analysis/{name}.{ext}",
+                                                  caption=f"../report/analyses/{name}.rst",
+                                                  category=REPORT_CATEGORIES["analyses"],
                                                   subcategory="Tables from the specs")
            for name in names for ext in ("csv", "md")}
     for kind, names in SPEC_TABLES.items()
@@ -40,10 +42,14 @@ rule analysis_heterogeneity:
     input:
         "results/data/respondents.parquet",
     output:
-        distribution=report("results/analysis/fig1a_heterogeneity.csv", category="Analyses", subcategory="Figure 1a"),
-        entropies=report("results/analysis/fig1a_entropy_by_country_question.csv", category="Analyses",
-                         subcategory="Figure 1a"),
-        figure=report("results/figures/fig1a_heterogeneity.png", category="Analyses", subcategory="Figure 1a"),
+        distribution=report("results/analysis/fig1a_heterogeneity.csv",
+                            caption="../report/analyses/fig1a_heterogeneity.rst",
+                            category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1a"),
+        entropies=report("results/analysis/fig1a_entropy_by_country_question.csv",
+                         caption="../report/analyses/fig1a_entropy_by_country_question.rst",
+                         category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1a"),
+        figure=report("results/figures/fig1a_heterogeneity.png", caption="../report/analyses/fig1a_figure.rst",
+                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1a"),
     params:
         countries=SPECS["countries"]["countries"],
         questions=ANALYSIS_QUESTIONS,
@@ -66,9 +72,14 @@ rule analysis_entropy_distribution:
     input:
         "results/data/archetypes.parquet",
     output:
-        histogram=report("results/analysis/fig1b_entropy_histogram.csv", category="Analyses", subcategory="Figure 1b"),
-        summary=report("results/analysis/fig1b_entropy_summary.csv", category="Analyses", subcategory="Figure 1b"),
-        figure=report("results/figures/fig1b_entropy_distribution.png", category="Analyses", subcategory="Figure 1b"),
+        histogram=report("results/analysis/fig1b_entropy_histogram.csv",
+                         caption="../report/analyses/fig1b_entropy_histogram.rst",
+                         category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1b"),
+        summary=report("results/analysis/fig1b_entropy_summary.csv",
+                       caption="../report/analyses/fig1b_entropy_summary.rst",
+                       category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1b"),
+        figure=report("results/figures/fig1b_entropy_distribution.png", caption="../report/analyses/fig1b_figure.rst",
+                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1b"),
     params:
         spec=ANALYSES["entropy_distribution"],
         seed=ANALYSES["seed"],
@@ -88,8 +99,11 @@ rule analysis_attribute_importance:
     input:
         "results/data/respondents.parquet",
     output:
-        table=report("results/analysis/fig1c_attribute_importance.csv", category="Analyses", subcategory="Figure 1c"),
-        figure=report("results/figures/fig1c_attribute_importance.png", category="Analyses", subcategory="Figure 1c"),
+        table=report("results/analysis/fig1c_attribute_importance.csv",
+                     caption="../report/analyses/fig1c_attribute_importance.rst",
+                     category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1c"),
+        figure=report("results/figures/fig1c_attribute_importance.png", caption="../report/analyses/fig1c_figure.rst",
+                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1c"),
     params:
         attribute_names=ATTRIBUTE_NAMES,
         questions=IMPORTANCE_QUESTIONS,

@@ -83,6 +83,8 @@ rule reference_predictions:
         seed=SPECS["splits"]["seed"],
     log:
         "logs/reference/{model}_{dataset}.log",
+    benchmark:
+        "benchmarks/reference/{model}_{dataset}.tsv"
     conda:
         "../envs/data.yaml"
     script:
@@ -100,6 +102,8 @@ rule score:
         seed=SPECS["splits"]["seed"],
     log:
         "logs/score/{model}_{template}_{dataset}.log",
+    benchmark:
+        "benchmarks/score/{model}_{template}_{dataset}.tsv"
     conda:
         "../envs/data.yaml"
     script:
@@ -114,11 +118,17 @@ rule results_table:
         predictions=get_predictions,
         dataset=get_dataset,
     output:
-        table="results/tables/{dataset}.csv",
-        seeds="results/tables/{dataset}_seeds.csv",
-        per_group="results/tables/{dataset}_per_group.csv",
-        paired="results/tables/{dataset}_paired_tests.csv",
-        figure=report("results/figures/{dataset}.png", category="Figures"),
+        table=report("results/tables/{dataset}.csv", caption="../report/tables/results_table.rst",
+                     category=REPORT_CATEGORIES["tables"], subcategory="{dataset}"),
+        seeds=report("results/tables/{dataset}_seeds.csv", caption="../report/tables/results_seeds.rst",
+                     category=REPORT_CATEGORIES["tables"], subcategory="{dataset}"),
+        per_group=report("results/tables/{dataset}_per_group.csv", caption="../report/tables/results_per_group.rst",
+                         category=REPORT_CATEGORIES["tables"], subcategory="{dataset}"),
+        paired=report("results/tables/{dataset}_paired_tests.csv",
+                      caption="../report/tables/results_paired_tests.rst",
+                      category=REPORT_CATEGORIES["tables"], subcategory="{dataset}"),
+        figure=report("results/figures/{dataset}.png", caption="../report/tables/results_figure.rst",
+                      category=REPORT_CATEGORIES["tables"], subcategory="{dataset}"),
     params:
         rows=MAIN_ENTRIES,
         comparisons=SPECS["models"]["comparisons"],
@@ -142,8 +152,10 @@ rule experiment_table:
         predictions=get_experiment_inputs("predictions"),
         datasets=get_experiment_datasets,
     output:
-        table=report("results/{table}.csv", category="Tables"),
-        seeds="results/{table}_seeds.csv",
+        table=report("results/{table}.csv", caption="../report/ablations/experiment_table.rst",
+                     category=REPORT_CATEGORIES["ablations"], subcategory="{table}"),
+        seeds=report("results/{table}_seeds.csv", caption="../report/ablations/experiment_seeds.rst",
+                     category=REPORT_CATEGORIES["ablations"], subcategory="{table}"),
     wildcard_constraints:
         table="|".join(EXPERIMENTS["tables"]) or "no-experiment-table",
     params:
@@ -168,8 +180,10 @@ rule scale_figure:
         scores=get_scale_inputs,
         references=expand("results/scores/{predictor}/reference/{{dataset}}.json", predictor=REFERENCE_PREDICTORS),
     output:
-        table="results/tables/scale_{dataset}.csv",
-        figure=report("results/figures/scale_{dataset}.png", category="Figures"),
+        table=report("results/tables/scale_{dataset}.csv", caption="../report/ablations/scale_table.rst",
+                     category=REPORT_CATEGORIES["ablations"], subcategory="model size (Figures 4, 6, 7)"),
+        figure=report("results/figures/scale_{dataset}.png", caption="../report/ablations/scale_figure.rst",
+                      category=REPORT_CATEGORIES["ablations"], subcategory="model size (Figures 4, 6, 7)"),
     params:
         sizes=[(label, row_entries([base], False)[0], row_entries([dvmap], False)[0]) for label, base, dvmap in SCALE_ROWS],
         references=REFERENCE_PREDICTORS,
@@ -189,10 +203,14 @@ rule table2:
         "results/tables/cross_demographic.csv",
         "results/tables/cross_demographic_seeds.csv",
     output:
-        report("results/table2.csv", category="Tables"),
-        "results/table2_seeds.csv",
+        report("results/table2.csv", caption="../report/tables/table2.rst",
+               category=REPORT_CATEGORIES["tables"], subcategory="cross_demographic"),
+        report("results/table2_seeds.csv", caption="../report/tables/table2_seeds.rst",
+               category=REPORT_CATEGORIES["tables"], subcategory="cross_demographic"),
     log:
         "logs/tables/table2.log",
+    benchmark:
+        "benchmarks/tables/table2.tsv"
     conda:
         "../envs/data.yaml"
     script:

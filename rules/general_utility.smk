@@ -64,8 +64,10 @@ rule table11:
     input:
         get_gu_raw_results,
     output:
-        table=report("results/table11.csv", category="Tables", subcategory="Table 11 (general utility)"),
-        seeds="results/table11_seeds.csv",
+        table=report("results/table11.csv", caption="../report/tables/table11.rst",
+                     category=REPORT_CATEGORIES["tables"], subcategory="general_utility"),
+        seeds=report("results/table11_seeds.csv", caption="../report/tables/table11_seeds.rst",
+                     category=REPORT_CATEGORIES["tables"], subcategory="general_utility"),
     params:
         runs=get_gu_runs,
         tolerance=GU["tolerance"],

@@ -143,6 +143,8 @@ if config["data_source"] == "wvs":
             attribute_names=ATTRIBUTE_NAMES,
         log:
             "logs/variants/{variant}_prompts_{template}_{corpus_split}.log",
+        benchmark:
+            "benchmarks/variants/{variant}_prompts_{template}_{corpus_split}.tsv"
         conda:
             "../envs/data.yaml"
         script:
@@ -162,6 +164,8 @@ if config["data_source"] == "wvs":
             verl=SPECS["prompts"]["exports"]["verl"],
         log:
             "logs/variants/{variant}_export_verl_{template}_{corpus_split}.log",
+        benchmark:
+            "benchmarks/variants/{variant}_export_verl_{template}_{corpus_split}.tsv"
         conda:
             "../envs/data.yaml"
         script:
