@@ -120,9 +120,11 @@ def get_release_split(wildcards):
     build from the survey (that file may still be in results/): a target needing it is an error."""
     found = find_release_split(config["release_dir"], wildcards.dataset)
     if found is None:
+        needs = {"dev": " (training selects its checkpoint on dev: add dev.parquet, or set train_models: [] and "
+                        "eval_models: [] for the reference rows only)", "train": " (training and the reference predictors)"}
         raise DVMapError(f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
-                         f"or a datasets folder {wildcards.dataset}/), which a requested target needs; the "
-                         f"folder has {', '.join(AVAILABLE_DATASETS)}")
+                         f"or a datasets folder {wildcards.dataset}/), which a requested target needs"
+                         f"{needs.get(wildcards.dataset, '')}; the folder has {', '.join(AVAILABLE_DATASETS)}")
     return str(found)
 
 
@@ -138,7 +140,7 @@ def get_template_files(wildcards):
 def get_data_targets():
     audits = ["results/audit/leakage.json", "results/audit/counts.json"]
     if config["data_source"] == "wvs":
-        audits.append("results/audit/filtering.json")
+        audits += ["results/audit/filtering.json", "results/audit/answer_identity.json"]
     return [
         *get_all_datasets(),
         *audits,
@@ -146,6 +148,17 @@ def get_data_targets():
         *expand("results/verl/{template}/{dataset}.parquet", template=VERL_TEMPLATES, dataset=AVAILABLE_DATASETS),
         *expand("results/hf/{dataset}", dataset=AVAILABLE_DATASETS),
     ]
+
+
+def get_audit_gates(wildcards):
+    """The audits a dataset's prompts wait for: no profile shared between datasets, and for the
+    cross-value benchmark built from a survey, no cross-value question repeating a training
+    question's answers. `ancient`: they run first whenever a dataset changes, but rewriting a
+    report does not rerun the prompts of datasets that did not change."""
+    gates = ["results/audit/leakage.json"]
+    if config["data_source"] == "wvs" and wildcards.dataset == "cross_value":
+        gates.append("results/audit/answer_identity.json")
+    return [ancient(g) for g in gates]
 
 
 def get_template_spec(wildcards):
@@ -371,24 +384,15 @@ def get_experiment_targets():
 EVAL_DATASETS = [d for d in config["eval_datasets"] if d in AVAILABLE_DATASETS]
 
 
-def check_release_covers_training():
-    """Training needs train and dev, reference predictors train: with the released corpus as the
-    source, say which split is missing before any job (a missing benchmark is only skipped)."""
-    if config["data_source"] != "release":
-        return
-    needs = {"train": "training and the reference predictors", "dev": "training (checkpoint selection)"}
-    trains = config["train_models"] or any(row.runs for row in MAIN_ROWS)
-    for split in ("train", "dev") if trains else ("train",) if EVAL_DATASETS else ():
-        if split not in AVAILABLE_DATASETS:
-            sys.exit(f"DVMap configuration error: release_dir {config['release_dir']}: no {split} split, which "
-                     f"{needs[split]} needs (add {split}.parquet, or set train_models: [] and eval_models: [] to "
-                     f"build prompts and exports only)")
+def note_skipped_benchmarks():
+    """With the released corpus as the source, a benchmark its folder lacks is not evaluated (a
+    split a target needs, such as dev for training, stops the run in get_release_split)."""
     skipped = [d for d in config["eval_datasets"] if d not in EVAL_DATASETS]
     if skipped:
         print(f"DVMap: release_dir has no {', '.join(skipped)} split: not evaluated", file=sys.stderr)
 
 
-check_release_covers_training()
+note_skipped_benchmarks()
 
 
 def get_eval_targets():

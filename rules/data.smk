@@ -81,7 +81,8 @@ if config["data_source"] == "wvs":
             "results/data/countries/{country}/archetypes.parquet",
         output:
             pools="results/data/countries/{country}/pools.parquet",
-            sampling="results/data/countries/{country}/sampling.json",
+            sampling=report("results/data/countries/{country}/sampling.json", caption="../report/data/sampling.rst",
+                            category=REPORT_CATEGORIES["data"], subcategory="sampling"),
         params:
             country=get_country_role,
             questions=QUESTION_ROLES,
@@ -102,8 +103,10 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", TRAIN_COUNTRIES),
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
-            *expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS),
-            "results/benchmarks/cross_demographic.parquet",
+            *[report(p, caption="../report/data/datasets.rst", category=REPORT_CATEGORIES["data"], subcategory="corpus")
+              for p in expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS)],
+            report("results/benchmarks/cross_demographic.parquet", caption="../report/data/datasets.rst",
+                   category=REPORT_CATEGORIES["data"], subcategory="benchmarks"),
         params:
             countries=TRAIN_COUNTRIES,
             questions=TRAIN_QUESTIONS,
@@ -124,7 +127,8 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", TRAIN_COUNTRIES),
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
-            "results/benchmarks/cross_value.parquet",
+            report("results/benchmarks/cross_value.parquet", caption="../report/data/datasets.rst",
+                   category=REPORT_CATEGORIES["data"], subcategory="benchmarks"),
         params:
             countries=TRAIN_COUNTRIES,
             questions=VALUE_QUESTIONS,
@@ -145,7 +149,8 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", CROSS_COUNTRIES),
             pools=country_files("pools", CROSS_COUNTRIES),
         output:
-            "results/benchmarks/cross_country.parquet",
+            report("results/benchmarks/cross_country.parquet", caption="../report/data/datasets.rst",
+                   category=REPORT_CATEGORIES["data"], subcategory="benchmarks"),
         params:
             countries=CROSS_COUNTRIES,
             questions=TRAIN_QUESTIONS,
@@ -176,13 +181,34 @@ if config["data_source"] == "wvs":
         script:
             "../scripts/gather_countries.py"
 
+    rule audit_answer_identity:
+        """Fails the build when a cross-value question repeats a training question's answers (one WVS
+        variable read twice): the training countries' respondents, question against question."""
+        input:
+            country_files("respondents", TRAIN_COUNTRIES),
+        output:
+            report("results/audit/answer_identity.json", caption="../report/audits/answer_identity.rst",
+                   category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
+        params:
+            questions=QUESTION_CODING,
+            min_shared=20,  # respondents who answered both, all alike
+        log:
+            "logs/audit_answer_identity.log",
+        benchmark:
+            "benchmarks/audit_answer_identity.tsv"
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/audit_answer_identity.py"
+
     rule audit_filtering:
         """Entropy distribution and demographic coverage before vs after filtering."""
         input:
             respondents="results/data/respondents.parquet",
             archetypes="results/data/archetypes.parquet",
         output:
-            "results/audit/filtering.json",
+            report("results/audit/filtering.json", caption="../report/audits/filtering.rst",
+                   category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
         params:
             attribute_names=ATTRIBUTE_NAMES,
             filter=SPECS["filter"],
@@ -202,7 +228,8 @@ else:
         input:
             get_release_split,
         output:
-            "results/{folder}/{dataset}.parquet",
+            report("results/{folder}/{dataset}.parquet", caption="../report/data/datasets.rst",
+                   category=REPORT_CATEGORIES["data"], subcategory="{folder}"),
         wildcard_constraints:
             folder="corpus|benchmarks",
         params:
@@ -224,7 +251,8 @@ rule audit_leakage:
     input:
         get_all_datasets(),
     output:
-        "results/audit/leakage.json",
+        report("results/audit/leakage.json", caption="../report/audits/leakage.rst",
+               category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
     params:
         countries=SPECS["countries"]["countries"],
         questions=SPECS["questions"]["questions"],
@@ -244,7 +272,8 @@ rule audit_counts:
         datasets=get_all_datasets(),
         sampling=get_sampling_record(),
     output:
-        "results/audit/counts.json",
+        report("results/audit/counts.json", caption="../report/audits/counts.rst",
+               category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
     log:
         "logs/audit_counts.log",
     benchmark:

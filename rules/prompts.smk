@@ -1,7 +1,5 @@
 # Prompts per template and dataset, and the exports other tools read (verl, Hugging Face datasets).
-# Every rule here waits for the leakage audit: a leaking corpus never reaches training. The audit is
-# `ancient`: it still runs first whenever a dataset changes, but its rewritten report (it checks every
-# dataset) does not rerun the prompts of datasets that did not change.
+# Every rule here waits for the audits (get_audit_gates): a leaking corpus never reaches training.
 
 
 rule prompts:
@@ -9,7 +7,7 @@ rule prompts:
     input:
         dataset=get_dataset,
         templates=get_template_files,
-        leakage=ancient("results/audit/leakage.json"),
+        audits=get_audit_gates,
     output:
         "results/prompts/{template}/{dataset}.parquet",
     wildcard_constraints:

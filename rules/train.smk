@@ -85,15 +85,16 @@ rule train_verl:
 if config["data_source"] == "wvs":
 
     rule variant_archetypes:
-        """A filter variant's archetype table (same entropies, its own keep/drop decision)."""
+        """A filter variant's archetype table of the training countries (same entropies, its own
+        keep/drop decision)."""
         input:
-            "results/data/respondents.parquet",
+            country_files("respondents", TRAIN_COUNTRIES),
         output:
             "results/variants/{variant}/data/archetypes.parquet",
         wildcard_constraints:
             variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
         params:
-            questions=SPECS["questions"]["questions"],
+            questions=QUESTION_CODING,
             filter=get_filter_variant,
         log:
             "logs/variants/{variant}_archetypes.log",
@@ -108,7 +109,7 @@ if config["data_source"] == "wvs":
         """A filter variant's corpus: the main corpus's profiles in the same splits, relabelled by
         the variant's filter (no benchmark profile can enter it)."""
         input:
-            respondents="results/data/respondents.parquet",
+            respondents=country_files("respondents", TRAIN_COUNTRIES),
             archetypes="results/variants/{variant}/data/archetypes.parquet",
             corpus=expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS),
         output:
@@ -116,8 +117,8 @@ if config["data_source"] == "wvs":
         wildcard_constraints:
             variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
         params:
-            countries=SPECS["countries"]["countries"],
-            questions=SPECS["questions"]["questions"],
+            countries=TRAIN_COUNTRIES,
+            questions=TRAIN_QUESTIONS,
             attribute_names=ATTRIBUTE_NAMES,
         log:
             "logs/variants/{variant}_corpus.log",

@@ -8,8 +8,9 @@ from dvmap.io import logged, write_json
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
     questions = sm.params.questions
-    respondents = pd.read_parquet(sm.input[0], columns=[q["id"] for q in questions])
-    report = identical_answers_report(respondents, questions, getattr(sm.params, "min_shared", 20))
+    respondents = pd.concat([pd.read_parquet(p, columns=[q["id"] for q in questions]) for p in sm.input],
+                            ignore_index=True)
+    report = identical_answers_report(respondents, questions, sm.params.min_shared)
     write_json(report, sm.output[0])
     log.info("answer identity audit: %s", "ok" if report["ok"] else report["identical"])
     assert_no_identical_answers(report)

@@ -15,7 +15,7 @@ from dvmap.specs import ROOT, load_config, read_yaml
 
 SHARED = ROOT.parent / "shared" / "reference"
 RELEASE_DEV = SHARED / "dvmap_release" / "dev.parquet"
-WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "specs", "schemas", "templates", "profiles", "envs"]
+WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "specs", "schemas", "templates", "profiles", "envs", "report"]
 
 
 @pytest.fixture(scope="session")

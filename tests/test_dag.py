@@ -192,6 +192,27 @@ def test_release_as_data_source(built, tmp_path, attribute_names):
     assert not (wf / "results/corpus/dev.parquet").exists()  # only the splits the release folder has
 
 
+def test_partial_release_folder_never_takes_a_split_from_the_survey_build(built, tmp_path, attribute_names):
+    """A checkout built from the survey, switched to a release folder holding train only: training
+    stops on the missing dev split before any job (the survey-built dev.parquet is not taken for the
+    release's), and the prompts-only run replaces the survey-built train split with the release's."""
+    import shutil
+
+    release = tmp_path / "release"
+    release.mkdir()
+    train = pd.read_parquet(built / "results/corpus/train.parquet").head(300)
+    release_frame(train, attribute_names).to_parquet(release / "train.parquet", index=False)
+    wf = tmp_path / "switched"
+    shutil.copytree(built, wf, symlinks=True)
+    source = ["--config", "data_source=release", f"release_dir={release}"]
+    proc = snakemake(wf, "-n", "results/models/tiny__s0", *source, check=False)
+    assert proc.returncode != 0
+    assert "no dev split" in proc.stdout + proc.stderr and "training selects its checkpoint on dev" in proc.stdout + proc.stderr
+    snakemake(wf, "data", *source, "train_models=[]", "eval_models=[]")
+    assert len(pd.read_parquet(wf / "results/corpus/train.parquet")) == 300  # the release's, not the survey's
+    assert len(pd.read_parquet(wf / "results/prompts/structured_cot/train.parquet")) == 300
+
+
 def test_release_dev_split_through_the_dag(tmp_path, workflow):
     if not RELEASE_DEV.is_file():
         pytest.skip(f"{RELEASE_DEV} is absent (developers' shared/ folder only)")
