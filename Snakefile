@@ -23,11 +23,11 @@ include: "rules/general_utility.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_data_targets(),
         get_model_targets(),
         get_eval_targets(),
-    default_target: True
 
 
 rule data:

@@ -145,7 +145,7 @@ def main() -> None:
              max(r["peak_rss_mib"] for r in stages))]
     ratio = best["seconds"] / best_read
     if args.markdown:
-        print("| measurement | best of %d (s) | peak RSS (MiB) |\n|---|---|---|" % args.repeat)
+        print(f"| measurement | best of {args.repeat} (s) | peak RSS (MiB) |\n|---|---|---|")
         for name, secs, rss in rows:
             print(f"| {name} | {secs:.2f} | {rss:.0f} |")
         print(f"\nstage / read = {ratio:.2f} (target <= 3); stage laps (s): {best['laps']}; "

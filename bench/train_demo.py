@@ -29,12 +29,11 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     import pandas as pd
     import torch
+    import yaml
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from dvmap.local_train import greedy_completions, strict_accuracy
     from dvmap.prompts import chat_messages, with_prompts
-
-    import yaml
 
     seeds = yaml.safe_load((ROOT / "specs/experiments.yaml").read_text())["seeds"]
     runs = [f"{args.model}__s{s}" for s in seeds]

@@ -3,7 +3,7 @@ and the keep/drop decision of the filter spec."""
 from __future__ import annotations
 
 import hashlib
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -12,7 +12,7 @@ predictions of the same shuffles, so it covers the test-sample noise as well as 
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -25,10 +25,11 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from dvmap.errors import DVMapError
 from dvmap.predictions import PredictionLog, classify, pending

@@ -12,7 +12,7 @@ answers at all, so every predictor falls back to uniform there. The `source` col
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

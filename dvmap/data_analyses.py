@@ -9,7 +9,7 @@ resamples profiles (a cluster bootstrap: the pairs of one profile share responde
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

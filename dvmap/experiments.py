@@ -9,8 +9,8 @@ recipe's runs are the baseline of every ablation. A row whose evaluated model is
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from dvmap.errors import SpecError
 

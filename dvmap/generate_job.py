@@ -13,8 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from dvmap.backends import Request, generate_into, open_backend
 from dvmap.errors import DVMapError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -10,7 +10,7 @@ are averaged over groups with at least one parsed prediction, each group weighin
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

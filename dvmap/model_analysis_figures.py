@@ -4,8 +4,9 @@ takes the table its CSV holds, so a figure shows exactly the numbers written bes
 models are filled markers/bars; reference predictors are hollow markers or hatched bars."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -113,7 +114,7 @@ def value_flip_figure(table: pd.DataFrame, path: str | Path) -> None:
     ax = axes[0]
     for j, pert in enumerate(perturbations):
         d = overall[overall["perturbation"] == pert].set_index("model").reindex([m for m, _ in rows]).reset_index()
-        for i, (model, kind) in enumerate(rows):
+        for i, (_model, kind) in enumerate(rows):
             rate = 100 * d.loc[i, "rate"]
             top = 100 * d.loc[i, "rate_ci_high"] if np.isfinite(d.loc[i, "rate_ci_high"]) else rate
             ax.text(x[i] + (j - (len(perturbations) - 1) / 2) * width, (top if np.isfinite(top) else 0) + 1,

@@ -3,8 +3,8 @@ message per sample."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import jinja2
 import jinja2.nodes

@@ -2,8 +2,8 @@
 converted to the kit's sample schema, so they stand in for the built corpus."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pandas as pd
 

@@ -23,7 +23,7 @@ pairs where either member failed to parse are left out (their count is reported)
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

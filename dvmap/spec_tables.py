@@ -3,7 +3,7 @@ truth: countries (Tables 1 and 8), attributes (Table 6), questions (Table 7), cr
 with their semantic neighbours (Table 9). Each is a DataFrame; `to_markdown` renders one."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 

@@ -2,7 +2,7 @@
 generalization benchmarks (cross_demographic, cross_value, cross_country)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

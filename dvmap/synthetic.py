@@ -7,8 +7,8 @@ variable names, codes, value labels and negative missing codes.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

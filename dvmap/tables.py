@@ -9,10 +9,9 @@ seeds (t_{0.975, k-1} x s / sqrt(k) with s the standard deviation across the k s
 quadrature on each side. With one seed the CI is the bootstrap CI alone."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Mapping, Sequence
-
 import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -3,8 +3,8 @@
 job is submitted."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from dvmap.errors import SpecError
 from dvmap.rewards import params_from_spec

@@ -25,14 +25,22 @@ DATA_ANALYSIS_OUTPUTS = [
 # Inputs of the rules below, as data (the target list, get_analysis_targets(), is in common.smk
 # with the other input functions).
 IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries")}
-IMPORTANCE_QUESTIONS = [q for q in ANALYSIS_QUESTIONS if ANALYSES["attribute_importance"]["questions"] is None
-                        or q["id"] in ANALYSES["attribute_importance"]["questions"]]
+IMPORTANCE_QUESTIONS = [
+    q
+    for q in ANALYSIS_QUESTIONS
+    if ANALYSES["attribute_importance"]["questions"] is None or q["id"] in ANALYSES["attribute_importance"]["questions"]
+]
 SPEC_TABLE_OUTPUTS = {
-    kind: {f"{name.split('_')[0]}_{ext}": report(f"results/analysis/{name}.{ext}",
-                                                  caption=f"../report/analyses/{name}.rst",
-                                                  category=REPORT_CATEGORIES["analyses"],
-                                                  subcategory="Tables from the specs")
-           for name in names for ext in ("csv", "md")}
+    kind: {
+        f"{name.split('_')[0]}_{ext}": report(
+            f"results/analysis/{name}.{ext}",
+            caption=f"../report/analyses/{name}.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Tables from the specs",
+        )
+        for name in names
+        for ext in ("csv", "md")
+    }
     for kind, names in SPEC_TABLES.items()
 }
 
@@ -42,14 +50,30 @@ rule analysis_heterogeneity:
     input:
         "results/data/respondents.parquet",
     output:
-        distribution=report("results/analysis/fig1a_heterogeneity.csv",
-                            caption="../report/analyses/fig1a_heterogeneity.rst",
-                            category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1a"),
-        entropies=report("results/analysis/fig1a_entropy_by_country_question.csv",
-                         caption="../report/analyses/fig1a_entropy_by_country_question.rst",
-                         category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1a"),
-        figure=report("results/figures/fig1a_heterogeneity.png", caption="../report/analyses/fig1a_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1a"),
+        distribution=report(
+            "results/analysis/fig1a_heterogeneity.csv",
+            caption="../report/analyses/fig1a_heterogeneity.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1a",
+        ),
+        entropies=report(
+            "results/analysis/fig1a_entropy_by_country_question.csv",
+            caption="../report/analyses/fig1a_entropy_by_country_question.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1a",
+        ),
+        figure=report(
+            "results/figures/fig1a_heterogeneity.png",
+            caption="../report/analyses/fig1a_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1a",
+        ),
+    log:
+        "logs/analyses/analysis_heterogeneity.log",
+    benchmark:
+        "benchmarks/analyses/analysis_heterogeneity.tsv"
+    conda:
+        "../envs/data.yaml"
     params:
         countries=SPECS["countries"]["countries"],
         questions=ANALYSIS_QUESTIONS,
@@ -57,12 +81,6 @@ rule analysis_heterogeneity:
         use_weight=ANALYSES["use_weight"],
         seed=ANALYSES["seed"],
         resamples=ANALYSES["bootstrap_resamples"],
-    log:
-        "logs/analyses/analysis_heterogeneity.log",
-    benchmark:
-        "benchmarks/analyses/analysis_heterogeneity.tsv"
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/analysis_heterogeneity.py"
 
@@ -72,24 +90,34 @@ rule analysis_entropy_distribution:
     input:
         "results/data/archetypes.parquet",
     output:
-        histogram=report("results/analysis/fig1b_entropy_histogram.csv",
-                         caption="../report/analyses/fig1b_entropy_histogram.rst",
-                         category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1b"),
-        summary=report("results/analysis/fig1b_entropy_summary.csv",
-                       caption="../report/analyses/fig1b_entropy_summary.rst",
-                       category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1b"),
-        figure=report("results/figures/fig1b_entropy_distribution.png", caption="../report/analyses/fig1b_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1b"),
-    params:
-        spec=ANALYSES["entropy_distribution"],
-        seed=ANALYSES["seed"],
-        resamples=ANALYSES["bootstrap_resamples"],
+        histogram=report(
+            "results/analysis/fig1b_entropy_histogram.csv",
+            caption="../report/analyses/fig1b_entropy_histogram.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1b",
+        ),
+        summary=report(
+            "results/analysis/fig1b_entropy_summary.csv",
+            caption="../report/analyses/fig1b_entropy_summary.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1b",
+        ),
+        figure=report(
+            "results/figures/fig1b_entropy_distribution.png",
+            caption="../report/analyses/fig1b_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1b",
+        ),
     log:
         "logs/analyses/analysis_entropy_distribution.log",
     benchmark:
         "benchmarks/analyses/analysis_entropy_distribution.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        spec=ANALYSES["entropy_distribution"],
+        seed=ANALYSES["seed"],
+        resamples=ANALYSES["bootstrap_resamples"],
     script:
         "../scripts/analysis_entropy_distribution.py"
 
@@ -99,11 +127,25 @@ rule analysis_attribute_importance:
     input:
         "results/data/respondents.parquet",
     output:
-        table=report("results/analysis/fig1c_attribute_importance.csv",
-                     caption="../report/analyses/fig1c_attribute_importance.rst",
-                     category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1c"),
-        figure=report("results/figures/fig1c_attribute_importance.png", caption="../report/analyses/fig1c_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 1c"),
+        table=report(
+            "results/analysis/fig1c_attribute_importance.csv",
+            caption="../report/analyses/fig1c_attribute_importance.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1c",
+        ),
+        figure=report(
+            "results/figures/fig1c_attribute_importance.png",
+            caption="../report/analyses/fig1c_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 1c",
+        ),
+    log:
+        "logs/analyses/analysis_attribute_importance.log",
+    benchmark:
+        "benchmarks/analyses/analysis_attribute_importance.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 2
     params:
         attribute_names=ATTRIBUTE_NAMES,
         questions=IMPORTANCE_QUESTIONS,
@@ -111,13 +153,6 @@ rule analysis_attribute_importance:
         spec=IMPORTANCE_SPEC,
         seed=ANALYSES["seed"],
         resamples=ANALYSES["bootstrap_resamples"],
-    threads: 2
-    log:
-        "logs/analyses/analysis_attribute_importance.log",
-    benchmark:
-        "benchmarks/analyses/analysis_attribute_importance.tsv"
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/analysis_attribute_importance.py"
 
@@ -126,15 +161,15 @@ rule table_countries:
     """Tables 1 and 8: training and cross-country countries with their quadrant, from specs/countries.yaml."""
     output:
         **SPEC_TABLE_OUTPUTS["countries"],
-    params:
-        table="countries",
-        countries=SPECS["countries"]["countries"],
     log:
         "logs/analyses/table_countries.log",
     benchmark:
         "benchmarks/analyses/table_countries.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        table="countries",
+        countries=SPECS["countries"]["countries"],
     script:
         "../scripts/analysis_spec_tables.py"
 
@@ -143,17 +178,17 @@ rule table_attributes:
     """Table 6: the 11 attributes with their WVS variables and labels or bins, from specs/attributes.yaml."""
     output:
         **SPEC_TABLE_OUTPUTS["attributes"],
-    params:
-        table="attributes",
-        attributes=SPECS["attributes"],
-        countries=SPECS["countries"]["countries"],
-        max_labels=ANALYSES["spec_tables"]["max_labels_in_markdown"],
     log:
         "logs/analyses/table_attributes.log",
     benchmark:
         "benchmarks/analyses/table_attributes.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        table="attributes",
+        attributes=SPECS["attributes"],
+        countries=SPECS["countries"]["countries"],
+        max_labels=ANALYSES["spec_tables"]["max_labels_in_markdown"],
     script:
         "../scripts/analysis_spec_tables.py"
 
@@ -162,14 +197,14 @@ rule table_questions:
     """Tables 7 and 9: the questions with category, concept and options; cross-value neighbours."""
     output:
         **SPEC_TABLE_OUTPUTS["questions"],
-    params:
-        table="questions",
-        questions=ANALYSIS_QUESTIONS,
     log:
         "logs/analyses/table_questions.log",
     benchmark:
         "benchmarks/analyses/table_questions.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        table="questions",
+        questions=ANALYSIS_QUESTIONS,
     script:
         "../scripts/analysis_spec_tables.py"

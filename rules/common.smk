@@ -7,8 +7,17 @@ from pathlib import Path
 from dvmap.backends import needs_vllm
 from dvmap.coding import coding_spec
 from dvmap.errors import DVMapError
-from dvmap.experiments import (MAIN, TrainedRun, all_runs, main_rows, run_names, scale_rows, table_rows,
-                               variant_spec, variant_template)
+from dvmap.experiments import (
+    MAIN,
+    TrainedRun,
+    all_runs,
+    main_rows,
+    run_names,
+    scale_rows,
+    table_rows,
+    variant_spec,
+    variant_template,
+)
 from dvmap.specs import load_config
 from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
 from dvmap.robustness import ROBUSTNESS_DATASETS
@@ -25,13 +34,16 @@ try:
 except DVMapError as error:
     sys.exit(f"DVMap configuration error: {error}")
 
+
 def _available_datasets():
     if config["data_source"] == "wvs":
         return list(DATASETS)
     found = [d for d in DATASETS if find_release_split(config["release_dir"], d)]
     if not found:
-        sys.exit(f"DVMap configuration error: release_dir {config['release_dir']}: no release split found "
-                 f"(expected {{dataset}}.parquet or a datasets folder {{dataset}}/ for {', '.join(DATASETS)})")
+        sys.exit(
+            f"DVMap configuration error: release_dir {config['release_dir']}: no release split found "
+            f"(expected {{dataset}}.parquet or a datasets folder {{dataset}}/ for {', '.join(DATASETS)})"
+        )
     return found
 
 
@@ -64,8 +76,11 @@ QUESTION_ROLES = [{"id": q["id"], "role": q["role"]} for q in QUESTIONS]
 # The synthetic file's answers follow each question's concept and neighbour, not its text.
 SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("text", "category")} for q in QUESTIONS]}
 SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
-    "attributes": {"attributes": [{"wvs_var": a["wvs_var"]} for a in SPECS["attributes"]["attributes"]
-                                  if not a.get("from_countries")]},
+    "attributes": {
+        "attributes": [
+            {"wvs_var": a["wvs_var"]} for a in SPECS["attributes"]["attributes"] if not a.get("from_countries")
+        ]
+    },
     "questions": {"questions": [{"wvs_var": q["wvs_var"]} for q in QUESTIONS]},
     "filter": {"use_weight": SPECS["filter"]["use_weight"]},
 }
@@ -120,11 +135,16 @@ def get_release_split(wildcards):
     build from the survey (that file may still be in results/): a target needing it is an error."""
     found = find_release_split(config["release_dir"], wildcards.dataset)
     if found is None:
-        needs = {"dev": " (training selects its checkpoint on dev: add dev.parquet, or set train_models: [] and "
-                        "eval_models: [] for the reference rows only)", "train": " (training and the reference predictors)"}
-        raise DVMapError(f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
-                         f"or a datasets folder {wildcards.dataset}/), which a requested target needs"
-                         f"{needs.get(wildcards.dataset, '')}; the folder has {', '.join(AVAILABLE_DATASETS)}")
+        needs = {
+            "dev": " (training selects its checkpoint on dev: add dev.parquet, or set train_models: [] and "
+            "eval_models: [] for the reference rows only)",
+            "train": " (training and the reference predictors)",
+        }
+        raise DVMapError(
+            f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
+            f"or a datasets folder {wildcards.dataset}/), which a requested target needs"
+            f"{needs.get(wildcards.dataset, '')}; the folder has {', '.join(AVAILABLE_DATASETS)}"
+        )
     return str(found)
 
 
@@ -181,15 +201,24 @@ def get_model_file(folder, split):
 MAIN_ROWS = main_rows(EXPERIMENTS, SPECS["models"], EVAL_MODELS, SEEDS)
 TABLE_ROWS = {t: table_rows(EXPERIMENTS, SPECS["models"], t) for t in EXPERIMENTS["tables"]}
 SCALE_ROWS = scale_rows(EXPERIMENTS, SPECS["models"])
-EVERY_ROW = [*MAIN_ROWS, *(r for rows in TABLE_ROWS.values() for r in rows),
-             *(r for _, base, dvmap in SCALE_ROWS for r in (base, dvmap))]
-RUNS = {**{n: TrainedRun(m, MAIN, s) for m in config["train_models"] for n, s in zip(run_names(m, MAIN, SEEDS), SEEDS)},
-        **all_runs(EVERY_ROW)}
+EVERY_ROW = [
+    *MAIN_ROWS,
+    *(r for rows in TABLE_ROWS.values() for r in rows),
+    *(r for _, base, dvmap in SCALE_ROWS for r in (base, dvmap)),
+]
+RUNS = {
+    **{n: TrainedRun(m, MAIN, s) for m in config["train_models"] for n, s in zip(run_names(m, MAIN, SEEDS), SEEDS)},
+    **all_runs(EVERY_ROW),
+}
 LOCAL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "local"]
 VERL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "verl"]
 # predictions folder -> (evaluated model, trained run or None): `tiny-dvmap__s0`, `tiny-base`, ...
-EVAL_RUNS = {pred: (row.eval_model, run) for row in EVERY_ROW
-             for pred, run in zip(row.predictions, row.runs or (None,) * len(row.predictions))}
+EVAL_RUNS = {
+    pred: (row.eval_model, run)
+    for row in EVERY_ROW
+    for pred, run in zip(row.predictions, row.runs or (None,) * len(row.predictions))
+}
+
 
 def corpus_root(variant):
     """Where a variant's training data lives: its own folder when it filters differently."""
@@ -227,7 +256,9 @@ def get_local_config(wildcards):
 
 
 def get_run_reward(run):
-    base = MODELS[run.model]["local"]["reward"] if MODELS[run.model]["backend"] == "local" else SPECS["models"]["reward"]
+    base = (
+        MODELS[run.model]["local"]["reward"] if MODELS[run.model]["backend"] == "local" else SPECS["models"]["reward"]
+    )
     return {**base, **variant_spec(EXPERIMENTS, run.variant).get("reward", {})}
 
 
@@ -240,9 +271,16 @@ def get_run_local_config(wildcards):
 def get_verl_overrides(wildcards):
     run = RUNS[wildcards.run]
     model = MODELS[run.model]
-    return verl_overrides(wildcards.run, model, SPECS["models"]["presets"][model["preset"]], get_run_reward(run),
-                          get_run_file("verl", "train")(wildcards), get_run_file("verl", "dev")(wildcards),
-                          seed=run.seed, reward_file=REWARD_PLACEHOLDER)  # paths relative to the workflow
+    return verl_overrides(
+        wildcards.run,
+        model,
+        SPECS["models"]["presets"][model["preset"]],
+        get_run_reward(run),
+        get_run_file("verl", "train")(wildcards),
+        get_run_file("verl", "dev")(wildcards),
+        seed=run.seed,
+        reward_file=REWARD_PLACEHOLDER,
+    )  # paths relative to the workflow
 
 
 def get_filter_variant(wildcards):
@@ -305,12 +343,33 @@ def eval_runs_where(predicate):
 def row_entries(rows, references=True):
     """A table's rows for a script's params: name, kind, template, variant, overrides and the
     predictions folders (one per seed); reference predictors last."""
-    entries = [{"name": r.name, "model": r.eval_model, "kind": r.kind, "template": r.template, "variant": r.variant,
-                "overrides": dict(r.overrides), "files": list(r.predictions), "seeds": [run.seed for run in r.runs]}
-               for r in rows]
+    entries = [
+        {
+            "name": r.name,
+            "model": r.eval_model,
+            "kind": r.kind,
+            "template": r.template,
+            "variant": r.variant,
+            "overrides": dict(r.overrides),
+            "files": list(r.predictions),
+            "seeds": [run.seed for run in r.runs],
+        }
+        for r in rows
+    ]
     if references:
-        entries += [{"name": p, "model": p, "kind": "reference predictor", "template": "reference", "variant": MAIN,
-                     "overrides": {}, "files": [p], "seeds": []} for p in REFERENCE_PREDICTORS]
+        entries += [
+            {
+                "name": p,
+                "model": p,
+                "kind": "reference predictor",
+                "template": "reference",
+                "variant": MAIN,
+                "overrides": {},
+                "files": [p],
+                "seeds": [],
+            }
+            for p in REFERENCE_PREDICTORS
+        ]
     return entries
 
 
@@ -376,7 +435,9 @@ def get_scale_inputs(wildcards):
 def get_experiment_targets():
     """Every ablation table and scale figure of the experiments spec."""
     tables = [f"results/{t}.csv" for t in EXPERIMENTS["tables"]]
-    scale = expand("results/figures/scale_{dataset}.png", dataset=EXPERIMENTS["scale"]["datasets"]) if SCALE_ROWS else []
+    scale = (
+        expand("results/figures/scale_{dataset}.png", dataset=EXPERIMENTS["scale"]["datasets"]) if SCALE_ROWS else []
+    )
     return [*tables, *scale]
 
 
@@ -405,8 +466,9 @@ def get_analysis_targets(wildcards=None):
     """Every output of the `analyses` target: the data analyses and spec tables of rules/analyses.smk
     (DATA_ANALYSIS_OUTPUTS, SPEC_TABLES). The survey analyses need respondents, so a run on the
     released corpus (data_source: release) gets the spec tables only. Extend this list for more."""
-    tables = [f"results/analysis/{name}.{ext}" for names in SPEC_TABLES.values() for name in names
-              for ext in ("csv", "md")]
+    tables = [
+        f"results/analysis/{name}.{ext}" for names in SPEC_TABLES.values() for name in names for ext in ("csv", "md")
+    ]
     data = DATA_ANALYSIS_OUTPUTS if config["data_source"] == "wvs" else []
     return [*data, *tables]
 
@@ -415,13 +477,22 @@ def get_analysis_targets(wildcards=None):
 MODEL_ANALYSES = SPECS["model_analyses"]
 ROBUSTNESS_USED = ["income_flip", "option_order", *(["repeat"] if MODEL_ANALYSES["repeat_control"] else [])]
 MODEL_ANALYSIS_OUTPUTS = {
-    "entropy_accuracy": ["results/analysis/fig5_entropy_accuracy.csv", "results/analysis/fig5_entropy_accuracy_points.csv",
-                         "results/figures/fig5_entropy_accuracy.png"],
+    "entropy_accuracy": [
+        "results/analysis/fig5_entropy_accuracy.csv",
+        "results/analysis/fig5_entropy_accuracy_points.csv",
+        "results/figures/fig5_entropy_accuracy.png",
+    ],
     "value_flip": ["results/analysis/fig8_value_flip.csv", "results/figures/fig8_value_flip.png"],
-    "country_gain": ["results/analysis/fig9_country_gain.csv", "results/analysis/fig9_country_gain_distance.csv",
-                     "results/figures/fig9_country_gain.png"],
-    "question_gain": ["results/analysis/table12_question_gain.csv", "results/analysis/table12_gain_distance.csv",
-                      "results/figures/table12_gain_distance.png"],
+    "country_gain": [
+        "results/analysis/fig9_country_gain.csv",
+        "results/analysis/fig9_country_gain_distance.csv",
+        "results/figures/fig9_country_gain.png",
+    ],
+    "question_gain": [
+        "results/analysis/table12_question_gain.csv",
+        "results/analysis/table12_gain_distance.csv",
+        "results/figures/table12_gain_distance.png",
+    ],
 }
 
 
@@ -432,8 +503,10 @@ def get_model_analysis_targets(wildcards=None):
 
 def row_prediction_files(dataset):
     """Per table row: (name, template, kind, [prediction files, one per seed]) on one dataset."""
-    return [(name, template, kind, get_row_predictions(name, template, dataset))
-            for name, template, kind in get_table_rows()]
+    return [
+        (name, template, kind, get_row_predictions(name, template, dataset))
+        for name, template, kind in get_table_rows()
+    ]
 
 
 def get_row_prediction_inputs(*datasets):
@@ -448,4 +521,6 @@ def get_row_prediction_inputs(*datasets):
 def get_embedding_inputs(wildcards):
     """A local embedding model built by the DAG (e.g. results/models/tiny) is an input."""
     model = MODEL_ANALYSES["embedding"].get("model", "")
-    return [model] if MODEL_ANALYSES["embedding"]["backend"] == "hf_hidden_states" and model.startswith("results/") else []
+    return (
+        [model] if MODEL_ANALYSES["embedding"]["backend"] == "hf_hidden_states" and model.startswith("results/") else []
+    )

@@ -3,6 +3,7 @@
 # and each country's work is a job of its own, so editing one spec, adding a country or rewording a
 # question reruns only the jobs that use it (README, "Add a country").
 
+
 # Trivial on a cluster: run on the submit host (profiles/slurm/).
 localrules:
     audit_leakage,
@@ -16,17 +17,17 @@ rule synthetic_survey:
         calibration=SPECS["synthetic"]["calibration"],
     output:
         SYNTHETIC_SURVEY,
-    params:
-        size=config["synthetic_size"],
-        attributes=SPECS["attributes"],
-        questions=SYNTHETIC_QUESTIONS,
-        synthetic=SPECS["synthetic"],
     log:
         "logs/synthetic_survey.log",
     benchmark:
         "benchmarks/synthetic_survey.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        size=config["synthetic_size"],
+        attributes=SPECS["attributes"],
+        questions=SYNTHETIC_QUESTIONS,
+        synthetic=SPECS["synthetic"],
     script:
         "../scripts/synthetic_survey.py"
 
@@ -40,15 +41,15 @@ if config["data_source"] == "wvs":
         output:
             codes="results/data/survey_codes.parquet",
             labels="results/data/survey_labels.json",
-        params:
-            variables=SURVEY_VARIABLES,
-        threads: 2  # a large .sav/.dta is read in two row chunks
         log:
             "logs/read_survey.log",
         benchmark:
             "benchmarks/read_survey.tsv"
         conda:
             "../envs/data.yaml"
+        threads: 2  # a large .sav/.dta is read in two row chunks
+        params:
+            variables=SURVEY_VARIABLES,
         script:
             "../scripts/read_survey.py"
 
@@ -61,17 +62,17 @@ if config["data_source"] == "wvs":
         output:
             respondents="results/data/countries/{country}/respondents.parquet",
             archetypes="results/data/countries/{country}/archetypes.parquet",
-        params:
-            country=get_country,
-            attributes=SPECS["attributes"],
-            questions=QUESTION_CODING,
-            filter=SPECS["filter"],
         log:
             "logs/country_data/{country}.log",
         benchmark:
             "benchmarks/country_data/{country}.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            country=get_country,
+            attributes=SPECS["attributes"],
+            questions=QUESTION_CODING,
+            filter=SPECS["filter"],
         script:
             "../scripts/country_data.py"
 
@@ -81,18 +82,22 @@ if config["data_source"] == "wvs":
             "results/data/countries/{country}/archetypes.parquet",
         output:
             pools="results/data/countries/{country}/pools.parquet",
-            sampling=report("results/data/countries/{country}/sampling.json", caption="../report/data/sampling.rst",
-                            category=REPORT_CATEGORIES["data"], subcategory="sampling"),
-        params:
-            country=get_country_role,
-            questions=QUESTION_ROLES,
-            splits=SPECS["splits"],
+            sampling=report(
+                "results/data/countries/{country}/sampling.json",
+                caption="../report/data/sampling.rst",
+                category=REPORT_CATEGORIES["data"],
+                subcategory="sampling",
+            ),
         log:
             "logs/country_pools/{country}.log",
         benchmark:
             "benchmarks/country_pools/{country}.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            country=get_country_role,
+            questions=QUESTION_ROLES,
+            splits=SPECS["splits"],
         script:
             "../scripts/country_pools.py"
 
@@ -103,20 +108,28 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", TRAIN_COUNTRIES),
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
-            *[report(p, caption="../report/data/datasets.rst", category=REPORT_CATEGORIES["data"], subcategory="corpus")
-              for p in expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS)],
-            report("results/benchmarks/cross_demographic.parquet", caption="../report/data/datasets.rst",
-                   category=REPORT_CATEGORIES["data"], subcategory="benchmarks"),
-        params:
-            countries=TRAIN_COUNTRIES,
-            questions=TRAIN_QUESTIONS,
-            attribute_names=ATTRIBUTE_NAMES,
+            *[
+                report(
+                    p, caption="../report/data/datasets.rst", category=REPORT_CATEGORIES["data"], subcategory="corpus"
+                )
+                for p in expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS)
+            ],
+            report(
+                "results/benchmarks/cross_demographic.parquet",
+                caption="../report/data/datasets.rst",
+                category=REPORT_CATEGORIES["data"],
+                subcategory="benchmarks",
+            ),
         log:
             "logs/datasets/corpus.log",
         benchmark:
             "benchmarks/datasets/corpus.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            countries=TRAIN_COUNTRIES,
+            questions=TRAIN_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
         script:
             "../scripts/datasets.py"
 
@@ -127,18 +140,22 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", TRAIN_COUNTRIES),
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
-            report("results/benchmarks/cross_value.parquet", caption="../report/data/datasets.rst",
-                   category=REPORT_CATEGORIES["data"], subcategory="benchmarks"),
-        params:
-            countries=TRAIN_COUNTRIES,
-            questions=VALUE_QUESTIONS,
-            attribute_names=ATTRIBUTE_NAMES,
+            report(
+                "results/benchmarks/cross_value.parquet",
+                caption="../report/data/datasets.rst",
+                category=REPORT_CATEGORIES["data"],
+                subcategory="benchmarks",
+            ),
         log:
             "logs/datasets/cross_value.log",
         benchmark:
             "benchmarks/datasets/cross_value.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            countries=TRAIN_COUNTRIES,
+            questions=VALUE_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
         script:
             "../scripts/datasets.py"
 
@@ -149,18 +166,22 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", CROSS_COUNTRIES),
             pools=country_files("pools", CROSS_COUNTRIES),
         output:
-            report("results/benchmarks/cross_country.parquet", caption="../report/data/datasets.rst",
-                   category=REPORT_CATEGORIES["data"], subcategory="benchmarks"),
-        params:
-            countries=CROSS_COUNTRIES,
-            questions=TRAIN_QUESTIONS,
-            attribute_names=ATTRIBUTE_NAMES,
+            report(
+                "results/benchmarks/cross_country.parquet",
+                caption="../report/data/datasets.rst",
+                category=REPORT_CATEGORIES["data"],
+                subcategory="benchmarks",
+            ),
         log:
             "logs/datasets/cross_country.log",
         benchmark:
             "benchmarks/datasets/cross_country.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            countries=CROSS_COUNTRIES,
+            questions=TRAIN_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
         script:
             "../scripts/datasets.py"
 
@@ -187,17 +208,21 @@ if config["data_source"] == "wvs":
         input:
             country_files("respondents", TRAIN_COUNTRIES),
         output:
-            report("results/audit/answer_identity.json", caption="../report/audits/answer_identity.rst",
-                   category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
-        params:
-            questions=QUESTION_CODING,
-            min_shared=20,  # respondents who answered both, all alike
+            report(
+                "results/audit/answer_identity.json",
+                caption="../report/audits/answer_identity.rst",
+                category=REPORT_CATEGORIES["audits"],
+                subcategory="data audits",
+            ),
         log:
             "logs/audit_answer_identity.log",
         benchmark:
             "benchmarks/audit_answer_identity.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            questions=QUESTION_CODING,
+            min_shared=20,  # respondents who answered both, all alike
         script:
             "../scripts/audit_answer_identity.py"
 
@@ -207,17 +232,21 @@ if config["data_source"] == "wvs":
             respondents="results/data/respondents.parquet",
             archetypes="results/data/archetypes.parquet",
         output:
-            report("results/audit/filtering.json", caption="../report/audits/filtering.rst",
-                   category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
-        params:
-            attribute_names=ATTRIBUTE_NAMES,
-            filter=SPECS["filter"],
+            report(
+                "results/audit/filtering.json",
+                caption="../report/audits/filtering.rst",
+                category=REPORT_CATEGORIES["audits"],
+                subcategory="data audits",
+            ),
         log:
             "logs/audit_filtering.log",
         benchmark:
             "benchmarks/audit_filtering.tsv"
         conda:
             "../envs/data.yaml"
+        params:
+            attribute_names=ATTRIBUTE_NAMES,
+            filter=SPECS["filter"],
         script:
             "../scripts/audit_filtering.py"
 
@@ -228,20 +257,24 @@ else:
         input:
             get_release_split,
         output:
-            report("results/{folder}/{dataset}.parquet", caption="../report/data/datasets.rst",
-                   category=REPORT_CATEGORIES["data"], subcategory="{folder}"),
-        wildcard_constraints:
-            folder="corpus|benchmarks",
-        params:
-            countries=SPECS["countries"]["countries"],
-            attribute_names=ATTRIBUTE_NAMES,
-            data_source="release",  # a file built from the survey differs in params: it is replaced, never reused
+            report(
+                "results/{folder}/{dataset}.parquet",
+                caption="../report/data/datasets.rst",
+                category=REPORT_CATEGORIES["data"],
+                subcategory="{folder}",
+            ),
         log:
             "logs/import_release/{folder}_{dataset}.log",
         benchmark:
             "benchmarks/import_release/{folder}_{dataset}.tsv"
+        wildcard_constraints:
+            folder="corpus|benchmarks",
         conda:
             "../envs/data.yaml"
+        params:
+            countries=SPECS["countries"]["countries"],
+            attribute_names=ATTRIBUTE_NAMES,
+            data_source="release",  # a file built from the survey differs in params: it is replaced, never reused
         script:
             "../scripts/import_release.py"
 
@@ -251,17 +284,21 @@ rule audit_leakage:
     input:
         get_all_datasets(),
     output:
-        report("results/audit/leakage.json", caption="../report/audits/leakage.rst",
-               category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
-    params:
-        countries=SPECS["countries"]["countries"],
-        questions=SPECS["questions"]["questions"],
+        report(
+            "results/audit/leakage.json",
+            caption="../report/audits/leakage.rst",
+            category=REPORT_CATEGORIES["audits"],
+            subcategory="data audits",
+        ),
     log:
         "logs/audit_leakage.log",
     benchmark:
         "benchmarks/audit_leakage.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        countries=SPECS["countries"]["countries"],
+        questions=SPECS["questions"]["questions"],
     script:
         "../scripts/audit_leakage.py"
 
@@ -272,8 +309,12 @@ rule audit_counts:
         datasets=get_all_datasets(),
         sampling=get_sampling_record(),
     output:
-        report("results/audit/counts.json", caption="../report/audits/counts.rst",
-               category=REPORT_CATEGORIES["audits"], subcategory="data audits"),
+        report(
+            "results/audit/counts.json",
+            caption="../report/audits/counts.rst",
+            category=REPORT_CATEGORIES["audits"],
+            subcategory="data audits",
+        ),
     log:
         "logs/audit_counts.log",
     benchmark:

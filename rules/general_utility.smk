@@ -22,15 +22,15 @@ rule general_utility_task:
     output:
         yaml="results/general_utility/tasks/{gu_task}/{gu_task}.yaml",
         data="results/general_utility/tasks/{gu_task}/items.jsonl",
-    params:
-        task=get_gu_local_task,
-        option_lists=get_gu_option_lists,
     log:
         "logs/general_utility/task_{gu_task}.log",
     benchmark:
         "benchmarks/general_utility/task_{gu_task}.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        task=get_gu_local_task,
+        option_lists=get_gu_option_lists,
     script:
         "../scripts/general_utility_task.py"
 
@@ -43,18 +43,18 @@ rule general_utility_eval:
         task_data=get_gu_task_data,
     output:
         "results/general_utility/raw/{gu_pair}/{gu_run}/{gu_task_set}.json",
-    params:
-        arguments=get_gu_arguments,
-    resources:
-        gpu=get_gu_gpus,
-        runtime=get_gu_runtime,
     log:
         "logs/general_utility/{gu_pair}_{gu_run}_{gu_task_set}.log",
     benchmark:
         "benchmarks/general_utility/{gu_pair}_{gu_run}_{gu_task_set}.tsv"
-    threads: 2
     conda:
         "../envs/data.yaml"
+    threads: 2
+    resources:
+        gpu=get_gu_gpus,
+        runtime=get_gu_runtime,
+    params:
+        arguments=get_gu_arguments,
     script:
         "../scripts/general_utility_eval.py"
 
@@ -64,18 +64,26 @@ rule table11:
     input:
         get_gu_raw_results,
     output:
-        table=report("results/table11.csv", caption="../report/tables/table11.rst",
-                     category=REPORT_CATEGORIES["tables"], subcategory="general_utility"),
-        seeds=report("results/table11_seeds.csv", caption="../report/tables/table11_seeds.rst",
-                     category=REPORT_CATEGORIES["tables"], subcategory="general_utility"),
-    params:
-        runs=get_gu_runs,
-        tolerance=GU["tolerance"],
+        table=report(
+            "results/table11.csv",
+            caption="../report/tables/table11.rst",
+            category=REPORT_CATEGORIES["tables"],
+            subcategory="general_utility",
+        ),
+        seeds=report(
+            "results/table11_seeds.csv",
+            caption="../report/tables/table11_seeds.rst",
+            category=REPORT_CATEGORIES["tables"],
+            subcategory="general_utility",
+        ),
     log:
         "logs/general_utility/table11.log",
     benchmark:
         "benchmarks/general_utility/table11.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        runs=get_gu_runs,
+        tolerance=GU["tolerance"],
     script:
         "../scripts/general_utility_table.py"

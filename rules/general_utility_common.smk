@@ -1,8 +1,7 @@
 # General utility (Table 11): constants and input functions of rules/general_utility.smk (kept
 # apart from the rules, as Snakemake's linter asks). get_dvmap_trained_dirs says which trained
 # folders are DVMap's side of the table.
-from dvmap.general_utility import (BASE_RUN, is_local_task, lm_eval_arguments, local_task_files,
-                                   raw_results_path)
+from dvmap.general_utility import BASE_RUN, is_local_task, lm_eval_arguments, local_task_files, raw_results_path
 
 GU = SPECS["general_utility"]
 GU_PAIRS = GU["pairs"]
@@ -57,8 +56,11 @@ def get_gu_task_data(wildcards):
 
 def get_gu_arguments(wildcards):
     """lm_eval.simple_evaluate's arguments for this run and task set (the spec's slice)."""
-    return lm_eval_arguments(GU_PAIRS[wildcards.gu_pair], GU["task_sets"][wildcards.gu_task_set],
-                             _gu_pretrained(wildcards.gu_pair, wildcards.gu_run))
+    return lm_eval_arguments(
+        GU_PAIRS[wildcards.gu_pair],
+        GU["task_sets"][wildcards.gu_task_set],
+        _gu_pretrained(wildcards.gu_pair, wildcards.gu_run),
+    )
 
 
 def get_gu_gpus(wildcards):
@@ -75,7 +77,10 @@ def get_gu_local_task(wildcards):
 
 def get_gu_task_inputs(wildcards):
     task = GU["local_tasks"][wildcards.gu_task]
-    return {"samples": dataset_path(task["split"]), "prompts": f"results/prompts/{task['template']}/{task['split']}.parquet"}
+    return {
+        "samples": dataset_path(task["split"]),
+        "prompts": f"results/prompts/{task['template']}/{task['split']}.parquet",
+    }
 
 
 def get_gu_option_lists(wildcards=None):
@@ -89,9 +94,16 @@ def get_gu_runs(wildcards=None):
     for pair, spec in GU_PAIRS.items():
         for run in _gu_runs(pair):
             for task_set in spec["task_sets"]:
-                runs.append({"pair": pair, "side": "base" if run == BASE_RUN else "dvmap", "run": run,
-                             "task_set": task_set, "tasks": list(GU["task_sets"][task_set]["tasks"]),
-                             "path": raw_results_path(pair, run, task_set)})
+                runs.append(
+                    {
+                        "pair": pair,
+                        "side": "base" if run == BASE_RUN else "dvmap",
+                        "run": run,
+                        "task_set": task_set,
+                        "tasks": list(GU["task_sets"][task_set]["tasks"]),
+                        "path": raw_results_path(pair, run, task_set),
+                    }
+                )
     return runs
 
 

@@ -17,17 +17,17 @@ rule robustness_dataset:
         dataset_path("cross_demographic"),
     output:
         "results/robustness/{robustness}.parquet",
-    wildcard_constraints:
-        robustness="|".join(ROBUSTNESS_DATASETS),
-    params:
-        spec={k: MODEL_ANALYSES[k] for k in ("income_flip", "option_order")},
-        attribute_names=ATTRIBUTE_NAMES,
     log:
         "logs/analyses/robustness_dataset_{robustness}.log",
     benchmark:
         "benchmarks/analyses/robustness_dataset_{robustness}.tsv"
+    wildcard_constraints:
+        robustness="|".join(ROBUSTNESS_DATASETS),
     conda:
         "../envs/data.yaml"
+    params:
+        spec={k: MODEL_ANALYSES[k] for k in ("income_flip", "option_order")},
+        attribute_names=ATTRIBUTE_NAMES,
     script:
         "../scripts/robustness_dataset.py"
 
@@ -38,15 +38,15 @@ rule question_embeddings:
         get_embedding_inputs,
     output:
         "results/analysis/question_embeddings.parquet",
-    params:
-        embedding=MODEL_ANALYSES["embedding"],
-        questions=[{k: q[k] for k in ("id", "role", "text", "options")} for q in SPECS["questions"]["questions"]],
     log:
         "logs/analyses/question_embeddings.log",
     benchmark:
         "benchmarks/analyses/question_embeddings.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        embedding=MODEL_ANALYSES["embedding"],
+        questions=[{k: q[k] for k in ("id", "role", "text", "options")} for q in SPECS["questions"]["questions"]],
     script:
         "../scripts/question_embeddings.py"
 
@@ -58,24 +58,34 @@ rule entropy_accuracy:
         dataset=dataset_path("cross_demographic"),
         predictions=get_row_prediction_inputs("cross_demographic"),
     output:
-        correlations=report("results/analysis/fig5_entropy_accuracy.csv",
-                            caption="../report/analyses/fig5_entropy_accuracy.rst",
-                            category=REPORT_CATEGORIES["analyses"], subcategory="Figure 5"),
-        points=report("results/analysis/fig5_entropy_accuracy_points.csv",
-                      caption="../report/analyses/fig5_entropy_accuracy_points.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 5"),
-        figure=report("results/figures/fig5_entropy_accuracy.png", caption="../report/analyses/fig5_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 5"),
-    params:
-        rows=row_prediction_files("cross_demographic"),
-        seed=MODEL_ANALYSES["seed"],
-        resamples=MODEL_ANALYSES["bootstrap_resamples"],
+        correlations=report(
+            "results/analysis/fig5_entropy_accuracy.csv",
+            caption="../report/analyses/fig5_entropy_accuracy.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 5",
+        ),
+        points=report(
+            "results/analysis/fig5_entropy_accuracy_points.csv",
+            caption="../report/analyses/fig5_entropy_accuracy_points.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 5",
+        ),
+        figure=report(
+            "results/figures/fig5_entropy_accuracy.png",
+            caption="../report/analyses/fig5_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 5",
+        ),
     log:
         "logs/analyses/entropy_accuracy.log",
     benchmark:
         "benchmarks/analyses/entropy_accuracy.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        rows=row_prediction_files("cross_demographic"),
+        seed=MODEL_ANALYSES["seed"],
+        resamples=MODEL_ANALYSES["bootstrap_resamples"],
     script:
         "../scripts/analysis_entropy_accuracy.py"
 
@@ -88,21 +98,29 @@ rule value_flip:
         datasets=[dataset_path(d) for d in ROBUSTNESS_USED],
         predictions=get_row_prediction_inputs("cross_demographic", *ROBUSTNESS_USED),
     output:
-        table=report("results/analysis/fig8_value_flip.csv", caption="../report/analyses/fig8_value_flip.rst",
-                     category=REPORT_CATEGORIES["analyses"], subcategory="Figure 8"),
-        figure=report("results/figures/fig8_value_flip.png", caption="../report/analyses/fig8_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 8"),
-    params:
-        original=row_prediction_files("cross_demographic"),
-        perturbed={d: row_prediction_files(d) for d in ROBUSTNESS_USED},
-        seed=MODEL_ANALYSES["seed"],
-        resamples=MODEL_ANALYSES["bootstrap_resamples"],
+        table=report(
+            "results/analysis/fig8_value_flip.csv",
+            caption="../report/analyses/fig8_value_flip.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 8",
+        ),
+        figure=report(
+            "results/figures/fig8_value_flip.png",
+            caption="../report/analyses/fig8_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 8",
+        ),
     log:
         "logs/analyses/value_flip.log",
     benchmark:
         "benchmarks/analyses/value_flip.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        original=row_prediction_files("cross_demographic"),
+        perturbed={d: row_prediction_files(d) for d in ROBUSTNESS_USED},
+        seed=MODEL_ANALYSES["seed"],
+        resamples=MODEL_ANALYSES["bootstrap_resamples"],
     script:
         "../scripts/analysis_value_flip.py"
 
@@ -114,13 +132,30 @@ rule country_gain:
         dataset=dataset_path("cross_country"),
         predictions=get_row_prediction_inputs("cross_country"),
     output:
-        gains=report("results/analysis/fig9_country_gain.csv", caption="../report/analyses/fig9_country_gain.rst",
-                     category=REPORT_CATEGORIES["analyses"], subcategory="Figure 9"),
-        correlations=report("results/analysis/fig9_country_gain_distance.csv",
-                            caption="../report/analyses/fig9_country_gain_distance.rst",
-                            category=REPORT_CATEGORIES["analyses"], subcategory="Figure 9"),
-        figure=report("results/figures/fig9_country_gain.png", caption="../report/analyses/fig9_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Figure 9"),
+        gains=report(
+            "results/analysis/fig9_country_gain.csv",
+            caption="../report/analyses/fig9_country_gain.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 9",
+        ),
+        correlations=report(
+            "results/analysis/fig9_country_gain_distance.csv",
+            caption="../report/analyses/fig9_country_gain_distance.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 9",
+        ),
+        figure=report(
+            "results/figures/fig9_country_gain.png",
+            caption="../report/analyses/fig9_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Figure 9",
+        ),
+    log:
+        "logs/analyses/country_gain.log",
+    benchmark:
+        "benchmarks/analyses/country_gain.tsv"
+    conda:
+        "../envs/data.yaml"
     params:
         rows=row_prediction_files("cross_country"),
         comparisons=SPECS["models"]["comparisons"],
@@ -128,12 +163,6 @@ rule country_gain:
         countries_file=config["specs"]["countries"],
         seed=MODEL_ANALYSES["seed"],
         resamples=MODEL_ANALYSES["bootstrap_resamples"],
-    log:
-        "logs/analyses/country_gain.log",
-    benchmark:
-        "benchmarks/analyses/country_gain.tsv"
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/analysis_group_gain.py"
 
@@ -146,26 +175,36 @@ rule question_gain:
         embeddings="results/analysis/question_embeddings.parquet",
         predictions=get_row_prediction_inputs("cross_value"),
     output:
-        gains=report("results/analysis/table12_question_gain.csv",
-                     caption="../report/analyses/table12_question_gain.rst",
-                     category=REPORT_CATEGORIES["analyses"], subcategory="Table 12"),
-        correlations=report("results/analysis/table12_gain_distance.csv",
-                            caption="../report/analyses/table12_gain_distance.rst",
-                            category=REPORT_CATEGORIES["analyses"], subcategory="Table 12"),
-        figure=report("results/figures/table12_gain_distance.png", caption="../report/analyses/table12_figure.rst",
-                      category=REPORT_CATEGORIES["analyses"], subcategory="Table 12"),
-    params:
-        rows=row_prediction_files("cross_value"),
-        comparisons=SPECS["models"]["comparisons"],
-        training_questions=[q["id"] for q in SPECS["questions"]["questions"] if q["role"] == "train"],
-        seed=MODEL_ANALYSES["seed"],
-        resamples=MODEL_ANALYSES["bootstrap_resamples"],
+        gains=report(
+            "results/analysis/table12_question_gain.csv",
+            caption="../report/analyses/table12_question_gain.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Table 12",
+        ),
+        correlations=report(
+            "results/analysis/table12_gain_distance.csv",
+            caption="../report/analyses/table12_gain_distance.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Table 12",
+        ),
+        figure=report(
+            "results/figures/table12_gain_distance.png",
+            caption="../report/analyses/table12_figure.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Table 12",
+        ),
     log:
         "logs/analyses/question_gain.log",
     benchmark:
         "benchmarks/analyses/question_gain.tsv"
     conda:
         "../envs/data.yaml"
+    params:
+        rows=row_prediction_files("cross_value"),
+        comparisons=SPECS["models"]["comparisons"],
+        training_questions=[q["id"] for q in SPECS["questions"]["questions"] if q["role"] == "train"],
+        seed=MODEL_ANALYSES["seed"],
+        resamples=MODEL_ANALYSES["bootstrap_resamples"],
     script:
         "../scripts/analysis_group_gain.py"
 

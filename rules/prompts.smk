@@ -10,15 +10,15 @@ rule prompts:
         audits=get_audit_gates,
     output:
         "results/prompts/{template}/{dataset}.parquet",
+    log:
+        "logs/prompts/{template}_{dataset}.log",
     wildcard_constraints:
         template="|".join(TEMPLATES),
+    conda:
+        "../envs/data.yaml"
     params:
         template=get_template_spec,
         attribute_names=ATTRIBUTE_NAMES,
-    log:
-        "logs/prompts/{template}_{dataset}.log",
-    conda:
-        "../envs/data.yaml"
     script:
         "../scripts/prompts.py"
 
@@ -30,14 +30,14 @@ rule export_verl:
         prompts="results/prompts/{template}/{dataset}.parquet",
     output:
         "results/verl/{template}/{dataset}.parquet",
-    wildcard_constraints:
-        template="|".join(TEMPLATES),
-    params:
-        verl=SPECS["prompts"]["exports"]["verl"],
     log:
         "logs/export_verl/{template}_{dataset}.log",
+    wildcard_constraints:
+        template="|".join(TEMPLATES),
     conda:
         "../envs/data.yaml"
+    params:
+        verl=SPECS["prompts"]["exports"]["verl"],
     script:
         "../scripts/export_verl.py"
 

@@ -11,17 +11,17 @@ rule tiny_base_model:
         prompts=get_model_file("prompts", "train"),
     output:
         directory("results/models/{model}-base"),
-    wildcard_constraints:
-        model="|".join(LOCAL_MODELS) or "no-local-model",
-    params:
-        local=get_local_config,
     log:
         "logs/train/{model}-base.log",
     benchmark:
         "benchmarks/train/{model}-base.tsv"
-    threads: 2
+    wildcard_constraints:
+        model="|".join(LOCAL_MODELS) or "no-local-model",
     conda:
         "../envs/data.yaml"
+    threads: 2
+    params:
+        local=get_local_config,
     script:
         "../scripts/tiny_base_model.py"
 
@@ -37,18 +37,18 @@ rule train_local:
         dev_prompts=get_run_file("prompts", "dev"),
     output:
         directory("results/models/{run}"),
-    wildcard_constraints:
-        run="|".join(map(re.escape, LOCAL_RUNS)) or "no-local-run",
-    params:
-        local=get_run_local_config,
-        checkpoint_dir=get_checkpoint_dir,
     log:
         "logs/train/{run}.log",
     benchmark:
         "benchmarks/train/{run}.tsv"
-    threads: 2
+    wildcard_constraints:
+        run="|".join(map(re.escape, LOCAL_RUNS)) or "no-local-run",
     conda:
         "../envs/data.yaml"
+    threads: 2
+    params:
+        local=get_run_local_config,
+        checkpoint_dir=get_checkpoint_dir,
     script:
         "../scripts/train_local.py"
 
@@ -61,23 +61,23 @@ rule train_verl:
         val=get_run_file("verl", "dev"),
     output:
         directory("results/models/{run}"),
+    log:
+        "logs/train/{run}.log",
+    benchmark:
+        "benchmarks/train/{run}.tsv"
     wildcard_constraints:
         run="|".join(map(re.escape, VERL_RUNS)) or "no-verl-run",
-    params:
-        overrides=get_verl_overrides,
-        checkpoint_dir=get_checkpoint_dir,
+    conda:
+        "../envs/train-verl.yaml"
     resources:
         nodes=get_resource("nodes"),
         gpu=get_total_gpus,
         runtime=get_resource("runtime"),
         mem_mb=get_resource("mem_mb"),
         cpus_per_gpu=get_resource("cpus_per_gpu"),
-    log:
-        "logs/train/{run}.log",
-    benchmark:
-        "benchmarks/train/{run}.tsv"
-    conda:
-        "../envs/train-verl.yaml"
+    params:
+        overrides=get_verl_overrides,
+        checkpoint_dir=get_checkpoint_dir,
     script:
         "../scripts/train_verl.py"
 
@@ -91,17 +91,17 @@ if config["data_source"] == "wvs":
             country_files("respondents", TRAIN_COUNTRIES),
         output:
             "results/variants/{variant}/data/archetypes.parquet",
-        wildcard_constraints:
-            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
-        params:
-            questions=QUESTION_CODING,
-            filter=get_filter_variant,
         log:
             "logs/variants/{variant}_archetypes.log",
         benchmark:
             "benchmarks/variants/{variant}_archetypes.tsv"
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
         conda:
             "../envs/data.yaml"
+        params:
+            questions=QUESTION_CODING,
+            filter=get_filter_variant,
         script:
             "../scripts/archetypes.py"
 
@@ -114,18 +114,18 @@ if config["data_source"] == "wvs":
             corpus=expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS),
         output:
             expand("results/variants/{{variant}}/corpus/{split}.parquet", split=CORPUS_SPLITS),
-        wildcard_constraints:
-            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
-        params:
-            countries=TRAIN_COUNTRIES,
-            questions=TRAIN_QUESTIONS,
-            attribute_names=ATTRIBUTE_NAMES,
         log:
             "logs/variants/{variant}_corpus.log",
         benchmark:
             "benchmarks/variants/{variant}_corpus.tsv"
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
         conda:
             "../envs/data.yaml"
+        params:
+            countries=TRAIN_COUNTRIES,
+            questions=TRAIN_QUESTIONS,
+            attribute_names=ATTRIBUTE_NAMES,
         script:
             "../scripts/variant_corpus.py"
 
@@ -136,18 +136,18 @@ if config["data_source"] == "wvs":
             templates=get_template_files,
         output:
             "results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
-        wildcard_constraints:
-            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
-            template="|".join(TEMPLATES),
-        params:
-            template=get_template_spec,
-            attribute_names=ATTRIBUTE_NAMES,
         log:
             "logs/variants/{variant}_prompts_{template}_{corpus_split}.log",
         benchmark:
             "benchmarks/variants/{variant}_prompts_{template}_{corpus_split}.tsv"
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
+            template="|".join(TEMPLATES),
         conda:
             "../envs/data.yaml"
+        params:
+            template=get_template_spec,
+            attribute_names=ATTRIBUTE_NAMES,
         script:
             "../scripts/prompts.py"
 
@@ -158,16 +158,16 @@ if config["data_source"] == "wvs":
             prompts="results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
         output:
             "results/variants/{variant}/verl/{template}/{corpus_split}.parquet",
-        wildcard_constraints:
-            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
-            template="|".join(TEMPLATES),
-        params:
-            verl=SPECS["prompts"]["exports"]["verl"],
         log:
             "logs/variants/{variant}_export_verl_{template}_{corpus_split}.log",
         benchmark:
             "benchmarks/variants/{variant}_export_verl_{template}_{corpus_split}.tsv"
+        wildcard_constraints:
+            variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
+            template="|".join(TEMPLATES),
         conda:
             "../envs/data.yaml"
+        params:
+            verl=SPECS["prompts"]["exports"]["verl"],
         script:
             "../scripts/export_verl.py"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.checkpoints import run_fingerprint
 from dvmap.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
+from dvmap.checkpoints import run_fingerprint
 from dvmap.errors import DVMapError
 from dvmap.generate_job import generate_in_python
 from dvmap.io import logged, write_parquet

@@ -6,8 +6,7 @@ import pandas as pd
 
 from dvmap.io import logged
 from dvmap.metrics import parse_predictions
-from dvmap.tables import (aggregate_scores, grouped_bar_figure, paired_table, per_group_table, results_table,
-                          seeds_table)
+from dvmap.tables import aggregate_scores, grouped_bar_figure, paired_table, per_group_table, results_table, seeds_table
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

@@ -8,13 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import copy_workflow, snakemake
 from sklearn.metrics import balanced_accuracy_score
 
-from conftest import copy_workflow, snakemake
 from dvmap.attribute_importance import attribute_importance, bootstrap_scores
-from dvmap.data_analyses import (SUBSET_ALL, SUBSET_SHARED, answer_distribution, bootstrap_counts,
-                                 country_question_entropy, entropy_bits, entropy_distribution,
-                                 pick_most_heterogeneous)
+from dvmap.data_analyses import (
+    SUBSET_ALL,
+    SUBSET_SHARED,
+    answer_distribution,
+    bootstrap_counts,
+    country_question_entropy,
+    entropy_bits,
+    entropy_distribution,
+    pick_most_heterogeneous,
+)
 from dvmap.errors import SpecError
 from dvmap.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
 from dvmap.specs import ROOT, load_all, read_yaml

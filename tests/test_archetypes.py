@@ -72,7 +72,8 @@ def test_vectorized_table_matches_a_plain_groupby(rng=np.random.default_rng(3)):
     df["profile_id"] = "p" + df["profile_id"]
     spec = {**STRICT, "use_weight": True}
     fast = archetypes.archetype_table(df, QUESTIONS, spec).set_index(["profile_id", "q_id"])
-    for (pid, qid), group in df.melt(["profile_id", "weight"], ["Q1", "Q2"], "q_id", "ans").dropna().groupby(["profile_id", "q_id"]):
+    answers = df.melt(["profile_id", "weight"], ["Q1", "Q2"], "q_id", "ans").dropna()
+    for (pid, qid), group in answers.groupby(["profile_id", "q_id"]):
         w = group.groupby("ans")["weight"].sum()
         row = fast.loc[(pid, qid)]
         assert row["entropy"] == pytest.approx(archetypes.shannon_entropy(w.to_numpy()), abs=1e-12)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import RELEASE_DEV, copy_workflow, snakemake
+
 from dvmap.splits import DATASETS
 
 pytestmark = pytest.mark.slow

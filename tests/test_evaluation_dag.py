@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import RELEASE_DEV, copy_workflow, snakemake
 from test_dag import release_frame
 

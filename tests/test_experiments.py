@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy import stats
-
 from conftest import copy_workflow, snakemake
+from scipy import stats
+from test_specs import DEFAULT_PATHS
+
 from dvmap.errors import SpecError
 from dvmap.experiments import MAIN, TrainedRun, all_runs, main_rows, table_rows
 from dvmap.specs import ROOT, load_all, read_yaml
 from dvmap.tables import aggregate_scores, combined_ci, experiment_table, paired_over_seeds
-from test_specs import DEFAULT_PATHS
 
 
 def write_spec(tmp_path, kind, change):
@@ -215,9 +215,10 @@ def test_paired_over_seeds_pairs_seeds_and_broadcasts_an_untrained_model():
 
 def test_experiment_table_columns_and_paper_numbers():
     spec = {"datasets": ["cross_demographic"], "baseline": "binary"}
-    rows = [{"name": "binary", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot", "variant": MAIN, "overrides": {},
-             "files": ["m__s0", "m__s1"], "seeds": [0, 1]},
-            {"name": "likert", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot", "variant": "likert_reward",
+    rows = [{"name": "binary", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot",
+             "variant": MAIN, "overrides": {}, "files": ["m__s0", "m__s1"], "seeds": [0, 1]},
+            {"name": "likert", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot",
+             "variant": "likert_reward",
              "overrides": {"reward": {"variant": "likert"}}, "files": ["m__l__s0", "m__l__s1"], "seeds": [0, 1]},
             {"name": "majority", "model": "majority", "kind": "reference predictor", "template": "reference", "variant": MAIN,
              "overrides": {}, "files": ["majority"], "seeds": []}]

@@ -8,12 +8,24 @@ import math
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import copy_workflow, snakemake
+
 from dvmap.errors import DVMapError, SpecError
-from dvmap.general_utility import (Z95, check_general_utility, difference_ci, is_local_task, listed_option_items,
-                                   lm_eval_arguments, local_task_files, parse_results, seeds_table, task_config,
-                                   task_manager, utility_table, write_local_task)
+from dvmap.general_utility import (
+    Z95,
+    check_general_utility,
+    difference_ci,
+    is_local_task,
+    listed_option_items,
+    lm_eval_arguments,
+    local_task_files,
+    parse_results,
+    seeds_table,
+    task_config,
+    task_manager,
+    utility_table,
+    write_local_task,
+)
 from dvmap.specs import ROOT, load_spec, read_yaml
 
 PAPER_SPEC = ROOT / "specs/general_utility_paper.yaml"

@@ -10,7 +10,7 @@ def test_unexpected_exception_traceback_reaches_the_log(tmp_path):
     log = tmp_path / "logs/rule.log"
     with pytest.raises(ZeroDivisionError):
         with logged(log):
-            1 / 0
+            _ = 1 / 0
     text = log.read_text()
     assert "Traceback (most recent call last)" in text and "ZeroDivisionError" in text
 

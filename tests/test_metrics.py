@@ -22,7 +22,8 @@ def test_wasserstein_is_the_cdf_l1_distance(p, q, expected):
 
 
 @pytest.mark.parametrize("p,q,expected", [([1, 0], [1, 0], 0.0), ([1, 0], [0, 1], 1.0),
-                                          ([0.5, 0.5], [1, 0], 0.5 * (1 * np.log2(1 / 0.75)) + 0.5 * 0.5 * np.log2(0.5 / 0.25) + 0.5 * 0.5 * np.log2(0.5 / 0.75))])
+                                          ([0.5, 0.5], [1, 0], 0.5 * (1 * np.log2(1 / 0.75))
+                                           + 0.5 * 0.5 * np.log2(0.5 / 0.25) + 0.5 * 0.5 * np.log2(0.5 / 0.75))])
 def test_jsd_in_bits(p, q, expected):
     assert metrics.jsd_bits(np.array(p, float), np.array(q, float)) == pytest.approx(expected)
 

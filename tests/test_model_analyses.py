@@ -5,16 +5,35 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import copy_workflow, snakemake
 from scipy import stats
 
-from conftest import copy_workflow, snakemake
 from dvmap.errors import SpecError
-from dvmap.model_analyses import (change_rates, entropy_accuracy, group_gains, map_distances, pearson, pearson_p,
-                                  rowwise_pearson, seed_bootstrap, semantic_distances)
+from dvmap.model_analyses import (
+    change_rates,
+    entropy_accuracy,
+    group_gains,
+    map_distances,
+    pearson,
+    pearson_p,
+    rowwise_pearson,
+    seed_bootstrap,
+    semantic_distances,
+)
 from dvmap.prompts import render_prompts
-from dvmap.robustness import (ROBUSTNESS_DATASETS, attribute_labels, change_rate, check_model_analyses_against,
-                              check_robustness_dataset, income_flip_dataset, option_order_dataset, pair_predictions,
-                              permutation_for, robustness_dataset, selected_for_option_order)
+from dvmap.robustness import (
+    ROBUSTNESS_DATASETS,
+    attribute_labels,
+    change_rate,
+    check_model_analyses_against,
+    check_robustness_dataset,
+    income_flip_dataset,
+    option_order_dataset,
+    pair_predictions,
+    permutation_for,
+    robustness_dataset,
+    selected_for_option_order,
+)
 from dvmap.specs import ROOT, check_countries, load_spec, validate_against_schema
 
 INCOME = "Income Bracket"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import copy_workflow
+
 from dvmap.specs import ROOT
 
 pytestmark = pytest.mark.slow

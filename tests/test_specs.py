@@ -62,7 +62,8 @@ CASES = [
     ("attributes", set_in(["attributes", 1, "labels"], {"one": "Male"}), "attributes/1/labels", "does not match"),
     ("attributes", lambda d: d["attributes"].pop(), "attributes", "11 attributes"),
     ("attributes", set_in(["attributes", 2, "name"], "Gender"), "attributes/2/name", "duplicate name"),
-    ("questions", set_in(["questions", 0, "codes", "4"], "Not important at all"), "questions/0/codes", "is not one of the options"),
+    ("questions", set_in(["questions", 0, "codes", "4"], "Not important at all"), "questions/0/codes",
+     "is not one of the options"),
     ("questions", lambda d: d["questions"][0]["codes"].pop("4"), "questions/0/codes", "reached by no code"),
     ("questions", set_in(["questions", 16, "neighbour"], "Q999"), "questions/16/neighbour", "not a training question"),
     ("questions", set_in(["questions", 3, "role"], "holdout"), "questions/3/role", "is not one of"),
@@ -70,7 +71,8 @@ CASES = [
     ("questions", set_in(["questions", 1, "options"], ["Yes, always", "No"]), "questions/1/options/0", "should not be valid"),
     ("splits", set_in(["corpus", "ratios", "dev"], 0.5), "corpus/ratios", "must sum to 1"),
     ("splits", set_in(["seed"], "forty-two"), "seed", "is not of type 'integer'"),
-    ("splits", set_in(["cross_country", "profiles_per_country"], -3), "cross_country/profiles_per_country", "less than the minimum"),
+    ("splits", set_in(["cross_country", "profiles_per_country"], -3), "cross_country/profiles_per_country",
+     "less than the minimum"),
     ("filter", set_in(["rule"], "strictest"), "rule", "is not one of"),
     ("filter", set_in(["rule"], "threshold"), "max_entropy", "is not of type 'number'"),
     ("filter", set_in(["max_entropy"], 0.5), "max_entropy", "only used with rule 'threshold'"),
@@ -164,5 +166,6 @@ def test_schema_and_defaults_agree():
         schema = read_yaml(ROOT / f"schemas/{kind}.schema.yaml")
         assert schema.get("additionalProperties") is False, kind
         data = read_yaml(DEFAULT_PATHS[kind])
-        declared = set(schema["properties"]) | ({k for k in data if k.startswith("x-")} if "patternProperties" in schema else set())
+        anchors = {k for k in data if k.startswith("x-")} if "patternProperties" in schema else set()
+        declared = set(schema["properties"]) | anchors
         assert set(data) <= declared, (kind, set(data) - declared)

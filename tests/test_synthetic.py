@@ -100,6 +100,7 @@ def test_profiles_are_shared_and_filter_removes_some(respondents, _specs, attrib
 def test_full_size_plan():
     gen = synthetic._Generator.__new__(synthetic._Generator)
     import yaml
+
     from dvmap.specs import ROOT
     spec = yaml.safe_load((ROOT / "specs/synthetic.yaml").read_text())
     gen.size, gen.size_name, gen.countries = spec["sizes"]["full"], "full", spec["countries"]

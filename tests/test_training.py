@@ -13,8 +13,7 @@ import yaml
 from dvmap import rewards
 from dvmap.errors import SpecError
 from dvmap.local_train import selected_step
-from dvmap.specs import ROOT
-from dvmap.specs import check_models
+from dvmap.specs import ROOT, check_models
 from dvmap.verl_config import REWARD_FILE, REWARD_FUNCTION, verl_overrides
 
 VERL_VERSION = "0.9.1"
@@ -102,7 +101,8 @@ def test_verl_export_matches_what_verl_reads(tmp_path):
 BAD_BATCHES = [
     ({"rollouts": 1}, "presets/paper/rollouts", "at least 2 rollouts"),
     ({"mini_batch_size": 128}, "presets/paper/mini_batch_size", "exceeds the train batch"),
-    ({"rollouts": 3, "train_batch_size": 63, "mini_batch_size": 63}, "presets/paper/train_batch_size", "189 sequences do not divide over the 8 GPUs"),
+    ({"rollouts": 3, "train_batch_size": 63, "mini_batch_size": 63}, "presets/paper/train_batch_size",
+     "189 sequences do not divide over the 8 GPUs"),
     ({"micro_batch_size_per_gpu": 48}, "presets/paper/micro_batch_size_per_gpu", "not a multiple"),
     ({"rollout_tensor_parallel": 3}, "presets/paper/rollout_tensor_parallel", "does not divide"),
 ]

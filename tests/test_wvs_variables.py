@@ -112,7 +112,7 @@ def test_audit_script_writes_the_report_and_fails_naming_both_questions(tmp_path
     frame.to_parquet(tmp_path / "respondents.parquet")
     out, log = tmp_path / "answer_identity.json", tmp_path / "audit.log"
     sm = SimpleNamespace(input=[str(tmp_path / "respondents.parquet")], output=[str(out)], log=[str(log)],
-                         params=SimpleNamespace(questions=QUESTIONS))
+                         params=SimpleNamespace(questions=QUESTIONS, min_shared=20))
     with pytest.raises(SystemExit, match="cross-value question C1 and training question T1"):
         runpy.run_path(str(ROOT / "scripts/audit_answer_identity.py"), init_globals={"snakemake": sm})
     assert json.loads(out.read_text())["identical"] == [{"cross_value": "C1", "train": "T1", "shared": 51}]
