@@ -12,6 +12,8 @@ rule prompts:
         "results/prompts/{template}/{dataset}.parquet",
     log:
         "logs/prompts/{template}_{dataset}.log",
+    benchmark:
+        "benchmarks/prompts/{template}_{dataset}.tsv"
     wildcard_constraints:
         template="|".join(TEMPLATES),
     conda:
@@ -32,6 +34,8 @@ rule export_verl:
         "results/verl/{template}/{dataset}.parquet",
     log:
         "logs/export_verl/{template}_{dataset}.log",
+    benchmark:
+        "benchmarks/export_verl/{template}_{dataset}.tsv"
     wildcard_constraints:
         template="|".join(TEMPLATES),
     conda:
@@ -51,6 +55,8 @@ rule export_hf:
         directory("results/hf/{dataset}"),
     log:
         "logs/export_hf/{dataset}.log",
+    benchmark:
+        "benchmarks/export_hf/{dataset}.tsv"
     conda:
         "../envs/data.yaml"
     script:

@@ -75,6 +75,23 @@ def test_readme_main_command_runs_the_whole_demo(workflow):
         assert log[-1]["selected_step"] in {x["step"] for x in log if "dev" in x}
 
 
+def test_moved_checkout_is_up_to_date_and_resumes_from_its_checkpoints(workflow):
+    """The workflow fixture is the checkout copied elsewhere with its results and records: nothing
+    to do there, and a run whose model is deleted finds its checkpoints (the same fingerprint
+    folder: no absolute path enters params or fingerprints) instead of training again."""
+    if not reuse_built_demo(workflow):
+        pytest.skip("the checkout has not built the demo (CI runs the README's main command first)")
+    dry = snakemake(workflow, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+    checkpoints = workflow / "results/checkpoints/tiny__s0"
+    before = sorted(p.name for p in checkpoints.iterdir())
+    shutil.rmtree(workflow / "results/models/tiny__s0")
+    snakemake(workflow, "results/models/tiny__s0", "--cores", "all")
+    assert sorted(p.name for p in checkpoints.iterdir()) == before  # no new run folder
+    original = (ROOT / "results/models/tiny__s0/model.safetensors").read_bytes()
+    assert (workflow / "results/models/tiny__s0/model.safetensors").read_bytes() == original
+
+
 ANDORRA = ("  - {iso3: AND, iso_numeric: 20, name: Andorra, quadrant: secular/self_expression, role: cross_country,"
            " position: {x: 0.8, y: 1.3}}\n")
 Q61_TEXT = "How much do you trust people you meet for the first time:"

@@ -45,6 +45,8 @@ LOCAL_RULES = ("audit_leakage",)                   # localrules: run by Snakemak
 # learning: any dev evaluation may be selected (select_min_valid 0).
 SHRUNK_SPLITS = {"corpus": {"profiles_per_country": 8}, "cross_demographic": {"profiles_per_country": 1},
                  "cross_value": {"profiles_per_country": 1}, "cross_country": {"profiles_per_country": 1}}
+# Each study country is a job of its own (two per country): the test cluster gets three of them.
+SHRUNK_COUNTRIES = ("USA", "DEU", "NGA")             # two training countries, one cross-country
 SHRUNK_LOCAL = {"tokenizer": {"train_texts": 500}, "warmup": {"steps": 20, "batch_size": 8},
                 "grpo": {"steps": 16, "save_steps": 2, "eval_steps": 2, "eval_samples": 16, "select_min_valid": 0.0}}
 # The overlay on profiles/slurm/config.yaml for the test cluster: no accounting database there,
@@ -156,6 +158,9 @@ def _scratch_workflow(dest: Path) -> Path:
     workdir = copy_workflow(dest)
     spec_files = yaml.safe_load((workdir / "specs/config.yaml").read_text())["specs"]
     _update_yaml(workdir / spec_files["splits"], SHRUNK_SPLITS)
+    countries = yaml.safe_load((workdir / spec_files["countries"]).read_text())
+    countries["countries"] = [c for c in countries["countries"] if c["iso3"] in SHRUNK_COUNTRIES]
+    (workdir / spec_files["countries"]).write_text(yaml.safe_dump(countries, sort_keys=False, allow_unicode=True))
     _update_yaml(workdir / spec_files["models"], {"models": {MODEL: {"local": SHRUNK_LOCAL}}})
     profile = yaml.safe_load((workdir / "profiles/slurm/config.yaml").read_text())
     profile.update(OVERLAY)

@@ -169,3 +169,15 @@ def test_schema_and_defaults_agree():
         anchors = {k for k in data if k.startswith("x-")} if "patternProperties" in schema else set()
         declared = set(schema["properties"]) | anchors
         assert set(data) <= declared, (kind, set(data) - declared)
+
+
+def test_config_schema_defaults_fill_a_partial_config():
+    """rules/common.smk fills the top-level config's defaults with snakemake.utils.validate."""
+    from snakemake.utils import validate
+
+    config = read_yaml(ROOT / "specs/config.yaml")
+    partial = {k: config[k] for k in ("train_models", "eval_models", "specs")}
+    validate(partial, str(ROOT / "schemas/config.schema.yaml"), set_default=True)
+    assert {k: partial[k] for k in ("survey_file", "synthetic_size", "data_source", "release_dir")} == {
+        "survey_file": None, "synthetic_size": "demo", "data_source": "wvs", "release_dir": None}
+    assert partial["eval_datasets"] == config["eval_datasets"]
