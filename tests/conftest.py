@@ -3,9 +3,12 @@ copy of the workflow in a temporary folder for DAG tests."""
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -82,3 +85,21 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+# ---- fake OpenAI-compatible servers (tests/test_backends.py, tests/test_endpoint_failures.py) ----
+def send_json(handler, code: int, payload) -> None:
+    """Answer one request of a BaseHTTPRequestHandler with a JSON body."""
+    data = json.dumps(payload).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def serve_in_thread(handler_class) -> tuple[ThreadingHTTPServer, str]:
+    """A loopback HTTP server on a free port in a daemon thread, and its OpenAI base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/v1"

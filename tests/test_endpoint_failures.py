@@ -4,9 +4,10 @@ log, even from a server that echoes the Authorization header (issue 11)."""
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from conftest import send_json, serve_in_thread
 
 from dvmap import backends
 from dvmap.backends import (
@@ -54,16 +55,9 @@ class Server:
                 else:
                     payload = {"error": {"message": f"rejected request with {self.headers['Authorization']}",
                                          "type": "echo"}}
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, code, payload)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd, self.url = serve_in_thread(Handler)
 
     def total(self):
         return sum(self.calls.values())
