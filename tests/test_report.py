@@ -119,7 +119,6 @@ def built_report(tmp_path_factory):
                     "run `snakemake --cores all` first; `snakemake --report` builds from what was built")
     tmp = tmp_path_factory.mktemp("report")
     wf = copy_workflow(tmp / "wf")
-    shutil.copytree(ROOT / "report", wf / "report")
     shutil.copytree(ROOT / "results", wf / "results", symlinks=True)
     shutil.copytree(ROOT / ".snakemake/metadata", wf / ".snakemake/metadata")
     report = wf / "results/report.html"
