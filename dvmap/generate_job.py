@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dvmap.backends import Request, generate_into, open_backend
 from dvmap.errors import DVMapError
-from dvmap.predictions import PredictionLog, prompt_key
+from dvmap.predictions import PredictionLog, prompt_keys
 
 
 def job_document(spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request],
@@ -37,8 +37,8 @@ def run_job(job: Mapping, log_file=None) -> dict:
     started = time.monotonic()
     with open_backend(job["spec"], job["weights"], job["sampling"], log_file=log_file) as backend:
         ready = time.monotonic()
-        store = PredictionLog(job["log"], {r.sample_id: prompt_key(r.messages, r.options) for r in requests})
-        generated = generate_into(store, backend, requests, desc=f"{job['spec']['engine']}")
+        generated = generate_into(PredictionLog(job["log"], prompt_keys(requests)), backend, requests,
+                                  desc=f"{job['spec']['engine']}")
         done = time.monotonic()
     return {"generated": generated, "start_s": round(ready - started, 3), "generate_s": round(done - ready, 3)}
 

@@ -23,6 +23,11 @@ def write_json(obj: Any, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
+def read_parquets(paths, columns: list[str] | None = None) -> pd.DataFrame:
+    """Several parquet files of one schema (the per-country tables) as one table, in the order given."""
+    return pd.concat([pd.read_parquet(p, columns=columns) for p in paths], ignore_index=True)
+
+
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     """Write without the index; the same frame always gives the same bytes."""
     path = Path(path)

@@ -33,6 +33,11 @@ def prompt_key(messages: list[dict], options: list[str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def prompt_keys(requests: Iterable) -> dict[str, str]:
+    """sample id -> prompt_key of each request (anything with sample_id, messages and options)."""
+    return {r.sample_id: prompt_key(r.messages, r.options) for r in requests}
+
+
 class PredictionLog:
     """Append-only JSONL of prediction records; the last record of a sample wins.
 

@@ -20,7 +20,7 @@ from dvmap.experiments import (
     variant_spec,
     variant_template,
 )
-from dvmap.specs import load_config, validate_against_schema
+from dvmap.specs import load_config
 from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
 from dvmap.robustness import ROBUSTNESS_DATASETS
 from dvmap.verl_config import REWARD_PLACEHOLDER, verl_overrides
@@ -28,11 +28,10 @@ from dvmap.release import find_release_split
 from dvmap.wvs_io import check_survey_file
 
 try:
-    # The kit's check names a wrong key (file and key path); snakemake's validate then fills in the
+    # load_config names a wrong key (file and key path); snakemake's validate then fills in the
     # schema's defaults for keys a --configfile left out.
-    validate_against_schema(config, "config", "specs/config.yaml (merged with --config/--configfile)", workflow.basedir)
-    validate(config, str(Path(workflow.basedir) / "schemas/config.schema.yaml"), set_default=True)
     SPECS = load_config(config, workflow.basedir)  # schemas/ and templates/ beside the Snakefile
+    validate(config, str(Path(workflow.basedir) / "schemas/config.schema.yaml"), set_default=True)
     if config["data_source"] == "wvs" and config["survey_file"] is not None:
         check_survey_file(config["survey_file"], SPECS)
     if config["data_source"] == "release" and not config["release_dir"]:

@@ -2,19 +2,16 @@
 (the corpus splits and cross_demographic, cross_value, or cross_country), one file each."""
 from pathlib import Path
 
-import pandas as pd
-
 from dvmap.archetypes import profile_table
-from dvmap.io import logged, write_parquet
+from dvmap.io import logged, read_parquets, write_parquet
 from dvmap.splits import build_datasets
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
     names = sm.params.attribute_names
     wanted = [Path(p).stem for p in sm.output]
-    profiles = profile_table(pd.concat([pd.read_parquet(p) for p in sm.input.respondents], ignore_index=True), names)
-    archetypes = pd.concat([pd.read_parquet(p) for p in sm.input.archetypes], ignore_index=True)
-    pools = pd.concat([pd.read_parquet(p) for p in sm.input.pools], ignore_index=True)
+    profiles = profile_table(read_parquets(sm.input.respondents), names)
+    archetypes, pools = read_parquets(sm.input.archetypes), read_parquets(sm.input.pools)
     countries = [{"iso3": c} for c in sm.params.countries]
     datasets, _ = build_datasets(archetypes, profiles, countries, sm.params.questions, names, {},
                                  pools[pools["dataset"].isin(wanted)], names=wanted)

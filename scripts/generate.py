@@ -9,7 +9,7 @@ from dvmap.checkpoints import run_fingerprint
 from dvmap.errors import DVMapError
 from dvmap.generate_job import generate_in_python
 from dvmap.io import logged, write_parquet
-from dvmap.predictions import PredictionLog, pending, predictions_frame, prompt_key
+from dvmap.predictions import PredictionLog, pending, predictions_frame, prompt_keys
 from dvmap.prompts import chat_messages, with_prompts
 
 sm = snakemake  # noqa: F821
@@ -37,7 +37,7 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     prompts = with_prompts(samples[["sample_id", "options"]], pd.read_parquet(sm.input.prompts))
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
-    store = PredictionLog(partial, {r.sample_id: prompt_key(r.messages, r.options) for r in requests.values()})
+    store = PredictionLog(partial, prompt_keys(requests.values()))
     every = list(requests.values())  # generate_into skips what the log already holds
     n_pending = len(pending(list(requests), store.load()))
     log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),

@@ -4,15 +4,14 @@ from pathlib import Path
 import pandas as pd
 
 from dvmap.archetypes import profile_table
-from dvmap.io import logged, write_parquet
+from dvmap.io import logged, read_parquets, write_parquet
 from dvmap.splits import relabel_corpus
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
     names = sm.params.attribute_names
     corpus = {Path(p).stem: pd.read_parquet(p) for p in sm.input.corpus}
-    respondents = pd.concat([pd.read_parquet(p) for p in sm.input.respondents], ignore_index=True)
-    profiles = profile_table(respondents, names)
+    profiles = profile_table(read_parquets(sm.input.respondents), names)
     countries = [{"iso3": c} for c in sm.params.countries]
     datasets = relabel_corpus(corpus, pd.read_parquet(sm.input.archetypes), profiles, countries,
                               sm.params.questions, names)

@@ -1,7 +1,7 @@
 """The resumable prediction log keeps what was paid for when a dataset changes: a sample keeps its
 prediction while its prompt is the same, and is redone when its prompt changed."""
 from dvmap.backends import Request, generate_into
-from dvmap.predictions import PredictionLog, prompt_key
+from dvmap.predictions import PredictionLog, prompt_key, prompt_keys
 
 
 class CountingBackend:
@@ -19,19 +19,15 @@ def ask(sid, text):
     return Request(sid, [{"role": "user", "content": text}], ["Yes", "No"])
 
 
-def keys(requests):
-    return {r.sample_id: prompt_key(r.messages, r.options) for r in requests}
-
-
 def test_unchanged_prompts_keep_their_predictions(tmp_path):
     first = [ask("a", "q1"), ask("b", "q2")]
     backend = CountingBackend()
-    generate_into(PredictionLog(tmp_path / "log.jsonl", keys(first)), backend, first)
+    generate_into(PredictionLog(tmp_path / "log.jsonl", prompt_keys(first)), backend, first)
     assert backend.asked == ["a", "b"]
     # a sample added (a new country), one reworded: only those two are generated again
     second = [ask("a", "q1"), ask("b", "q2 reworded"), ask("c", "q3")]
     backend = CountingBackend()
-    store = PredictionLog(tmp_path / "log.jsonl", keys(second))
+    store = PredictionLog(tmp_path / "log.jsonl", prompt_keys(second))
     generate_into(store, backend, second)
     assert sorted(backend.asked) == ["b", "c"]
     assert set(store.load()) == {"a", "b", "c"}

@@ -21,7 +21,7 @@ from dvmap.engine_check import build_tiny_model, engine_requests
 from dvmap.errors import DVMapError, SpecError
 from dvmap.generate_job import generate_in_python
 from dvmap.io import write_parquet
-from dvmap.predictions import PREDICTION_COLUMNS, PredictionLog, predictions_frame, prompt_key
+from dvmap.predictions import PREDICTION_COLUMNS, PredictionLog, predictions_frame, prompt_keys
 from dvmap.specs import ROOT, check_eval_models
 
 VLLM_PYTHON = Path(os.environ.get(backends.VLLM_PYTHON_ENV) or ROOT / ".venv-vllm" / "bin" / "python")
@@ -104,7 +104,7 @@ def offline_run(vllm_python, tiny, tmp_path_factory):
     model_dir, requests = tiny
     out = tmp_path_factory.mktemp("offline")
     # as a killed run leaves it: each record stamped with the key of the prompt it answered
-    log = PredictionLog(out / "partial.jsonl", {r.sample_id: prompt_key(r.messages, r.options) for r in requests})
+    log = PredictionLog(out / "partial.jsonl", prompt_keys(requests))
     log.append(record(r, PREFILLED) for r in requests[:N // 2])
     spec = {"engine": "vllm", "protocol": "greedy", "template": "structured_cot", "weights": {"base_of": "tiny"},
             "vllm_args": VLLM_ARGS, "env": CPU_ENV}
