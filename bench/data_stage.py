@@ -34,8 +34,8 @@ def load_specs() -> dict:
 
 
 def make_survey() -> None:
+    from dvmap.data.synthetic import synthetic_frame, write_sav
     from dvmap.specs import read_yaml
-    from dvmap.synthetic import synthetic_frame, write_sav
 
     specs = load_specs()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -46,7 +46,7 @@ def make_survey() -> None:
 def read_only() -> dict:
     import pyreadstat
 
-    from dvmap.wvs_io import INTERVIEW_VAR, WEIGHT_VAR, required_columns
+    from dvmap.data.wvs_io import INTERVIEW_VAR, WEIGHT_VAR, required_columns
 
     specs = load_specs()
     start = time.perf_counter()
@@ -59,8 +59,8 @@ _PROMPT_JOB_STATE: tuple = ()
 
 
 def _prompt_job(job: tuple[str, str]) -> int:
-    from dvmap import prompts
-    from dvmap.io import write_parquet
+    from dvmap.data import prompts
+    from dvmap.files import write_parquet
 
     datasets, names, templates, out = _PROMPT_JOB_STATE
     template_name, dataset = job
@@ -71,8 +71,8 @@ def _prompt_job(job: tuple[str, str]) -> int:
 
 def stage() -> dict:
     """Everything the data rules do, in one process, writing the same files."""
-    from dvmap import archetypes, audit, splits, wvs_io
-    from dvmap.io import write_json, write_parquet
+    from dvmap.data import archetypes, audit, splits, wvs_io
+    from dvmap.files import write_json, write_parquet
 
     specs = load_specs()
     names = [a["name"] for a in specs["attributes"]["attributes"]]

@@ -32,8 +32,8 @@ def main() -> None:
     import yaml
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from dvmap.local_train import greedy_completions, strict_accuracy
-    from dvmap.prompts import chat_messages, with_prompts
+    from dvmap.data.prompts import chat_messages, with_prompts
+    from dvmap.train.local import greedy_completions, strict_accuracy
 
     seeds = yaml.safe_load((ROOT / "specs/experiments.yaml").read_text())["seeds"]
     runs = [f"{args.model}__s{s}" for s in seeds]

@@ -9,7 +9,7 @@ import jsonschema
 import yaml
 
 from dvmap.errors import SpecError
-from dvmap.verl_config import check_batch_sizes
+from dvmap.train.verl_config import check_batch_sizes
 
 # The checkout's own folder: the default workflow folder for library use and the tests. The workflow
 # passes its folder (load_config(config, workflow_dir)), so schemas and templates are found next to
@@ -233,7 +233,7 @@ def load_all(paths: dict[str, str], workflow_dir: str | Path = ROOT) -> dict[str
 
 
 def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
-    from dvmap.synthetic import check_synthetic_against  # synthetic spec refers to the others
+    from dvmap.data.synthetic import check_synthetic_against  # synthetic spec refers to the others
 
     attrs = specs["attributes"]["attributes"]
     question_of_var = {q["wvs_var"].upper(): q["id"] for q in specs["questions"]["questions"]}
@@ -250,10 +250,10 @@ def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
                 raise SpecError(paths["models"], f"{section}/{name}/template",
                                 f"unknown template '{model['template']}' (have {sorted(templates)})")
     check_analyses_against(specs["analyses"], specs, paths)
-    from dvmap.robustness import check_model_analyses_against  # the spec refers to the attributes
+    from dvmap.analyses.robustness import check_model_analyses_against  # the spec refers to the attributes
 
     check_model_analyses_against(specs["model_analyses"], specs["attributes"], paths["model_analyses"])
-    from dvmap.general_utility import check_general_utility  # pairs name models, local tasks templates
+    from dvmap.evaluate.general_utility import check_general_utility  # pairs name models, local tasks templates
 
     check_general_utility(specs, paths)
     check_experiments_against(specs, paths)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from dvmap.backends import needs_vllm
-from dvmap.coding import coding_spec
+from dvmap.evaluate.backends import needs_vllm
+from dvmap.data.coding import coding_spec
 from dvmap.errors import DVMapError
 from dvmap.experiments import (
     MAIN,
@@ -21,11 +21,11 @@ from dvmap.experiments import (
     variant_template,
 )
 from dvmap.specs import load_config
-from dvmap.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
-from dvmap.robustness import ROBUSTNESS_DATASETS
-from dvmap.verl_config import REWARD_PLACEHOLDER, verl_overrides
-from dvmap.release import find_release_split
-from dvmap.wvs_io import check_survey_file
+from dvmap.data.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
+from dvmap.analyses.robustness import ROBUSTNESS_DATASETS
+from dvmap.train.verl_config import REWARD_PLACEHOLDER, verl_overrides
+from dvmap.data.release import find_release_split
+from dvmap.data.wvs_io import check_survey_file
 
 try:
     # load_config names a wrong key (file and key path); snakemake's validate then fills in the

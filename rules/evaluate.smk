@@ -8,7 +8,7 @@ localrules:
     table2,
 
 
-from dvmap.backends import needs_vllm  # eval models that run vLLM go to generate_vllm
+from dvmap.evaluate.backends import needs_vllm  # eval models that run vLLM go to generate_vllm
 
 
 rule generate:

@@ -1,9 +1,9 @@
 """Snakemake adapter: Figure 1c, permutation importance of the 11 attributes per question."""
 import pandas as pd
 
-from dvmap.analysis_figures import importance_heatmap
-from dvmap.attribute_importance import attribute_importance
-from dvmap.io import logged
+from dvmap.analyses.attribute_importance import attribute_importance
+from dvmap.analyses.data_figures import importance_heatmap
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

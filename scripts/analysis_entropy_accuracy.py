@@ -1,10 +1,10 @@
 """Snakemake adapter: Figure 5, accuracy per value category (and question) vs answer entropy, every row."""
 import pandas as pd
 
-from dvmap.io import logged
-from dvmap.metrics import parse_predictions
-from dvmap.model_analyses import entropy_accuracy
-from dvmap.model_analysis_figures import entropy_accuracy_figure
+from dvmap.analyses.model_figures import entropy_accuracy_figure
+from dvmap.analyses.model_stats import entropy_accuracy
+from dvmap.evaluate.metrics import parse_predictions
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -1,9 +1,9 @@
 """Snakemake adapter: Figure 1b, entropy of (profile, question) pairs before filtering."""
 import pandas as pd
 
-from dvmap.analysis_figures import entropy_histogram_figure
-from dvmap.data_analyses import entropy_distribution
-from dvmap.io import logged
+from dvmap.analyses.data_figures import entropy_histogram_figure
+from dvmap.analyses.data_stats import entropy_distribution
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -3,10 +3,10 @@ against a distance. Figure 9 (rule country_gain): countries and their distance o
 Table 12 (rule question_gain): cross-value questions and their semantic distance to the training ones."""
 import pandas as pd
 
-from dvmap.io import logged
-from dvmap.metrics import parse_predictions
-from dvmap.model_analyses import group_gains, map_distances, semantic_distances
-from dvmap.model_analysis_figures import country_gain_figure, empty_figure, question_gain_figure
+from dvmap.analyses.model_figures import country_gain_figure, empty_figure, question_gain_figure
+from dvmap.analyses.model_stats import group_gains, map_distances, semantic_distances
+from dvmap.evaluate.metrics import parse_predictions
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -1,9 +1,9 @@
 """Snakemake adapter: Figure 1a, the most heterogeneous question's answer shares per country."""
 import pandas as pd
 
-from dvmap.analysis_figures import heterogeneity_figure
-from dvmap.data_analyses import answer_distribution, country_question_entropy, pick_most_heterogeneous
-from dvmap.io import logged
+from dvmap.analyses.data_figures import heterogeneity_figure
+from dvmap.analyses.data_stats import answer_distribution, country_question_entropy, pick_most_heterogeneous
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

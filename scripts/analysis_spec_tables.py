@@ -1,8 +1,8 @@
 """Snakemake adapter: tables rendered from the specs (CSV and Markdown), one spec per rule."""
 from pathlib import Path
 
-from dvmap.io import logged
-from dvmap.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
+from dvmap.analyses.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 

@@ -1,11 +1,11 @@
 """Snakemake adapter: Figure 8, share of answers that change under the robustness datasets, every row."""
 import pandas as pd
 
-from dvmap.io import logged
-from dvmap.metrics import parse_predictions
-from dvmap.model_analyses import change_rates
-from dvmap.model_analysis_figures import value_flip_figure
-from dvmap.robustness import pair_predictions, reference_note
+from dvmap.analyses.model_figures import value_flip_figure
+from dvmap.analyses.model_stats import change_rates
+from dvmap.analyses.robustness import pair_predictions, reference_note
+from dvmap.evaluate.metrics import parse_predictions
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

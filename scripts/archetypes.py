@@ -1,7 +1,7 @@
 """Snakemake adapter: the training countries' respondents -> a filter variant's archetype table."""
 
-from dvmap.archetypes import archetype_table
-from dvmap.io import logged, read_parquets, write_parquet
+from dvmap.data.archetypes import archetype_table
+from dvmap.files import logged, read_parquets, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

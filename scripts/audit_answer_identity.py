@@ -1,8 +1,8 @@
 """Snakemake adapter: no cross-value question may repeat a training question's answers (a WVS
 variable read twice). Writes the report, then fails the job naming both questions."""
 
-from dvmap.audit import assert_no_identical_answers, identical_answers_report
-from dvmap.io import logged, read_parquets, write_json
+from dvmap.data.audit import assert_no_identical_answers, identical_answers_report
+from dvmap.files import logged, read_parquets, write_json
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

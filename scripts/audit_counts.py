@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.audit import counts_report
-from dvmap.io import logged, write_json
+from dvmap.data.audit import counts_report
+from dvmap.files import logged, write_json
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

@@ -1,8 +1,8 @@
 """Snakemake adapter: entropy and coverage before vs after the archetype filter."""
 import pandas as pd
 
-from dvmap.audit import filtering_report
-from dvmap.io import logged, write_json
+from dvmap.data.audit import filtering_report
+from dvmap.files import logged, write_json
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

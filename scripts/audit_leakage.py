@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.audit import assert_no_leakage, leakage_report
-from dvmap.io import logged, write_json
+from dvmap.data.audit import assert_no_leakage, leakage_report
+from dvmap.files import logged, write_json
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

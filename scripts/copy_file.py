@@ -1,7 +1,7 @@
 """Snakemake adapter: publish files under second names (results/table2.csv and its seeds file)."""
 import shutil
 
-from dvmap.io import logged
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.archetypes import archetype_table, profile_ids
-from dvmap.io import logged, write_parquet
-from dvmap.wvs_io import country_respondents
+from dvmap.data.archetypes import archetype_table, profile_ids
+from dvmap.data.wvs_io import country_respondents
+from dvmap.files import logged, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -2,8 +2,8 @@
 fewer were available than the splits spec asks."""
 import pandas as pd
 
-from dvmap.io import logged, write_json, write_parquet
-from dvmap.splits import country_pools
+from dvmap.data.splits import country_pools
+from dvmap.files import logged, write_json, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -2,9 +2,9 @@
 (the corpus splits and cross_demographic, cross_value, or cross_country), one file each."""
 from pathlib import Path
 
-from dvmap.archetypes import profile_table
-from dvmap.io import logged, read_parquets, write_parquet
-from dvmap.splits import build_datasets
+from dvmap.data.archetypes import profile_table
+from dvmap.data.splits import build_datasets
+from dvmap.files import logged, read_parquets, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -1,8 +1,8 @@
 """Snakemake adapter: dataset + structured-CoT prompts -> a Hugging Face datasets folder."""
 import pandas as pd
 
-from dvmap.exports import save_hf_dataset
-from dvmap.io import logged
+from dvmap.data.exports import save_hf_dataset
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

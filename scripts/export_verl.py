@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.exports import verl_rows
-from dvmap.io import logged, write_parquet
+from dvmap.data.exports import verl_rows
+from dvmap.files import logged, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

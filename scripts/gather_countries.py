@@ -1,7 +1,7 @@
 """Snakemake adapter: the study's countries' respondents and archetypes in one table each (for the
 audits and analyses that look across countries)."""
 
-from dvmap.io import logged, read_parquets, write_parquet
+from dvmap.files import logged, read_parquets, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import torch
 
-from dvmap.general_utility import parse_results, run_lm_eval, write_results
-from dvmap.io import logged
+from dvmap.evaluate.general_utility import parse_results, run_lm_eval, write_results
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -3,8 +3,8 @@ import json
 
 import pandas as pd
 
-from dvmap.general_utility import parse_results, seeds_table, utility_table
-from dvmap.io import logged
+from dvmap.evaluate.general_utility import parse_results, seeds_table, utility_table
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

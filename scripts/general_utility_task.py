@@ -1,8 +1,8 @@
 """Snakemake adapter: write one of the kit's local lm-eval tasks (task YAML + JSONL items)."""
 import pandas as pd
 
-from dvmap.general_utility import listed_option_items, task_config, write_local_task
-from dvmap.io import logged
+from dvmap.evaluate.general_utility import listed_option_items, task_config, write_local_task
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

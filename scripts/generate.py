@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
-from dvmap.checkpoints import run_fingerprint
+from dvmap.data.prompts import chat_messages, with_prompts
 from dvmap.errors import DVMapError
-from dvmap.generate_job import generate_in_python
-from dvmap.io import logged, write_parquet
-from dvmap.predictions import PredictionLog, pending, predictions_frame, prompt_keys
-from dvmap.prompts import chat_messages, with_prompts
+from dvmap.evaluate.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
+from dvmap.evaluate.generate_job import generate_in_python
+from dvmap.evaluate.predictions import PredictionLog, pending, predictions_frame, prompt_keys
+from dvmap.files import logged, write_parquet
+from dvmap.train.checkpoints import run_fingerprint
 
 sm = snakemake  # noqa: F821
 spec, sampling, weights = sm.params.model, sm.params.sampling, sm.params.weights

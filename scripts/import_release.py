@@ -1,6 +1,6 @@
 """Snakemake adapter: a split of the released DVMap corpus -> the kit's sample schema."""
-from dvmap.io import logged, write_parquet
-from dvmap.release import read_release_split, release_to_samples
+from dvmap.data.release import read_release_split, release_to_samples
+from dvmap.files import logged, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

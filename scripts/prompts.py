@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.io import logged, write_parquet
-from dvmap.prompts import environment, render_prompts
+from dvmap.data.prompts import environment, render_prompts
+from dvmap.files import logged, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

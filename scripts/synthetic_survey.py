@@ -1,7 +1,7 @@
 """Snakemake adapter: write the synthetic WVS-7 .sav."""
-from dvmap.io import logged
+from dvmap.data.synthetic import synthetic_frame, write_sav
+from dvmap.files import logged
 from dvmap.specs import read_yaml
-from dvmap.synthetic import synthetic_frame, write_sav
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 with logged(sm.log[0]) as log:

@@ -3,9 +3,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from dvmap.io import logged
-from dvmap.local_train import build_base_model
-from dvmap.prompts import with_prompts
+from dvmap.data.prompts import with_prompts
+from dvmap.files import logged
+from dvmap.train.local import build_base_model
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

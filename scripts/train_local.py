@@ -2,10 +2,10 @@
 import pandas as pd
 import torch
 
-from dvmap.checkpoints import run_checkpoint_dir
-from dvmap.io import logged
-from dvmap.local_train import grpo_train
-from dvmap.prompts import with_prompts
+from dvmap.data.prompts import with_prompts
+from dvmap.files import logged
+from dvmap.train.checkpoints import run_checkpoint_dir
+from dvmap.train.local import grpo_train
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dvmap.checkpoints import run_checkpoint_dir
-from dvmap.io import logged
-from dvmap.verl_config import REWARD_FILE, checkpoint_override, latest_actor_checkpoint, resolve_overrides
+from dvmap.files import logged
+from dvmap.train.checkpoints import run_checkpoint_dir
+from dvmap.train.verl_config import REWARD_FILE, checkpoint_override, latest_actor_checkpoint, resolve_overrides
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as log_file:

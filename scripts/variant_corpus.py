@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.archetypes import profile_table
-from dvmap.io import logged, read_parquets, write_parquet
-from dvmap.splits import relabel_corpus
+from dvmap.data.archetypes import profile_table
+from dvmap.data.splits import relabel_corpus
+from dvmap.files import logged, read_parquets, write_parquet
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:

@@ -11,8 +11,8 @@ import yaml
 from conftest import copy_workflow, snakemake
 from sklearn.metrics import balanced_accuracy_score
 
-from dvmap.attribute_importance import attribute_importance, bootstrap_scores
-from dvmap.data_analyses import (
+from dvmap.analyses.attribute_importance import attribute_importance, bootstrap_scores
+from dvmap.analyses.data_stats import (
     SUBSET_ALL,
     SUBSET_SHARED,
     answer_distribution,
@@ -22,8 +22,8 @@ from dvmap.data_analyses import (
     entropy_distribution,
     pick_most_heterogeneous,
 )
+from dvmap.analyses.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
 from dvmap.errors import SpecError
-from dvmap.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
 from dvmap.specs import ROOT, load_all, read_yaml
 
 DEFAULT_PATHS = {k: str(ROOT / v) for k, v in yaml.safe_load((ROOT / "specs/config.yaml").read_text())["specs"].items()}

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap import archetypes
+from dvmap.data import archetypes
 
 QUESTIONS = [{"id": "Q1", "options": ["a", "b", "c"]}, {"id": "Q2", "options": ["x", "y"]}]
 STRICT = {"rule": "strict", "max_entropy": None, "min_profile_size": 1, "use_weight": False}

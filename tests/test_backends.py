@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from conftest import send_json, serve_in_thread
 
-from dvmap import backends
-from dvmap.backends import OpenAIBackend, Request, generate_into
-from dvmap.predictions import PredictionLog, pending, predictions_frame
+from dvmap.evaluate import backends
+from dvmap.evaluate.backends import OpenAIBackend, Request, generate_into
+from dvmap.evaluate.predictions import PredictionLog, pending, predictions_frame
 
 SAMPLING = {"temperature": 0.7, "top_p": 1.0, "max_tokens": 16, "seed": 0, "concurrency": 3, "retries": 3,
             "backoff": 0.01, "timeout": 10, "max_api_error_rate": 0.0}
@@ -136,8 +136,8 @@ def test_prediction_log_tolerates_a_torn_line(tmp_path):
 
 KILLABLE = """
 import sys
-from dvmap.backends import OpenAIBackend, generate_into
-from dvmap.predictions import PredictionLog
+from dvmap.evaluate.backends import OpenAIBackend, generate_into
+from dvmap.evaluate.predictions import PredictionLog
 sys.path.insert(0, {tests!r})
 from test_backends import SAMPLING, requests
 generate_into(PredictionLog({log!r}), OpenAIBackend({url!r}, "m", {{**SAMPLING, "concurrency": 2}}), requests(40))
@@ -167,7 +167,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(fake, tmp_path):
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     """A tiny Qwen3 with a trained tokenizer and the format warm-up, built here in seconds."""
-    from dvmap import tiny_model
+    from dvmap.train import tiny_model
 
     out = tmp_path_factory.mktemp("tiny")
     prompts = [f"id s{i}\n**Options**: Yes, No\n" for i in range(64)]

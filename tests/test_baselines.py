@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap import baselines, metrics
+from dvmap.evaluate import baselines, metrics
 
 ATTRS = ["Country", "Gender"]
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap import coding
+from dvmap.data import coding
 from dvmap.errors import SurveyFileError
 
 LIFE_STAGE = {"name": "Life Stage", "wvs_var": "Q262", "bins": [

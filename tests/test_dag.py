@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import RELEASE_DEV, copy_workflow, snakemake
 
-from dvmap.splits import DATASETS
+from dvmap.data.splits import DATASETS
 
 pytestmark = pytest.mark.slow
 

@@ -9,16 +9,16 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from conftest import send_json, serve_in_thread
 
-from dvmap import backends
-from dvmap.backends import (
+from dvmap.evaluate import backends
+from dvmap.evaluate.backends import (
     FAIL_FAST_AFTER,
     EndpointError,
     OpenAIBackend,
     generate_into,
     open_backend,
 )
-from dvmap.io import logged
-from dvmap.predictions import PredictionLog
+from dvmap.evaluate.predictions import PredictionLog
+from dvmap.files import logged
 
 SAMPLING = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 16, "seed": 0, "concurrency": 4, "retries": 3,
             "backoff": 0.05, "timeout": 5, "max_api_error_rate": 0.0}

@@ -5,7 +5,7 @@ import datasets
 import pandas as pd
 import pyarrow.parquet as pq
 
-from dvmap import exports
+from dvmap.data import exports
 
 SAMPLES = pd.DataFrame({
     "sample_id": ["p1-Q1", "p2-Q1"], "q_id": ["Q1", "Q1"], "country": ["USA", "USA"],

@@ -11,7 +11,7 @@ import yaml
 from conftest import copy_workflow, snakemake
 
 from dvmap.errors import DVMapError, SpecError
-from dvmap.general_utility import (
+from dvmap.evaluate.general_utility import (
     Z95,
     check_general_utility,
     difference_ci,

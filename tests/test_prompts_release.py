@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from dvmap import prompts, release
+from dvmap.data import prompts, release
 from dvmap.errors import SurveyFileError
 
 RELEASE_SYSTEM = "\nRespond in the following format:\n<reasoning>\n ...\n</reasoning>\n<answer>\n  ...\n</answer>\n"

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from dvmap import rewards
+from dvmap.train import rewards
 
 OPTS = ["Very important", "Rather important", "Not very important", "Not at all important"]
 AGREE = ["Agree strongly", "Agree", "Neither agree nor disagree", "Disagree", "Disagree strongly"]

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap import audit, splits
+from dvmap.data import audit, splits
 from dvmap.errors import LeakageError
 
 COUNTRIES = [{"iso3": "USA", "iso_numeric": 840, "role": "train"}, {"iso3": "DEU", "iso_numeric": 276, "role": "train"},

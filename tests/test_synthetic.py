@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dvmap import archetypes, audit, synthetic, wvs_io
+from dvmap.data import archetypes, audit, synthetic, wvs_io
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from dvmap import rewards
 from dvmap.errors import SpecError
-from dvmap.local_train import selected_step
 from dvmap.specs import ROOT, check_models
-from dvmap.verl_config import REWARD_FILE, REWARD_FUNCTION, verl_overrides
+from dvmap.train import rewards
+from dvmap.train.local import selected_step
+from dvmap.train.verl_config import REWARD_FILE, REWARD_FUNCTION, verl_overrides
 
 VERL_VERSION = "0.9.1"
 MODELS = yaml.safe_load((ROOT / "specs/models.yaml").read_text())
@@ -88,7 +88,7 @@ def test_reward_function_verl_loads_is_ours(verl_package):
 
 def test_verl_export_matches_what_verl_reads(tmp_path):
     """The RL parquet has verl's columns; prompts are chat messages; options travel in extra_info."""
-    from dvmap.exports import verl_rows
+    from dvmap.data.exports import verl_rows
 
     samples = pd.DataFrame({"sample_id": ["a"], "q_id": ["Q1"], "country": ["USA"], "options": [["Low", "High"]],
                             "answer": ["High"], "answer_index": [1], "frequency": [0.5]})
@@ -175,7 +175,7 @@ def toy_split(n):
 
 @pytest.mark.slow
 def test_local_grpo_reward_rises_on_a_toy_split(tmp_path):
-    from dvmap.local_train import LOG_NAME, build_base_model, grpo_train
+    from dvmap.train.local import LOG_NAME, build_base_model, grpo_train
 
     build_base_model(toy_split(200), TOY_CFG, tmp_path / "base")
     log = grpo_train(tmp_path / "base", toy_split(200), toy_split(32), TOY_CFG, tmp_path / "model", tmp_path / "ckpt")
@@ -207,7 +207,7 @@ def test_selected_step_is_the_best_dev_checkpoint_that_parses():
 
 @pytest.mark.slow
 def test_local_grpo_resumes_after_interruption(tmp_path):
-    from dvmap.local_train import build_base_model, grpo_train
+    from dvmap.train.local import build_base_model, grpo_train
 
     build_base_model(toy_split(100), TOY_CFG, tmp_path / "base")
     short = copy.deepcopy(TOY_CFG)
@@ -229,8 +229,8 @@ def test_workflow_overrides_hold_no_absolute_path(tmp_path):
     """What the workflow puts in train_verl's params (and so in the checkpoint fingerprint) must not
     change when the checkout moves: relative data paths and a placeholder for the reward file, which
     the job resolves to this installation's file."""
-    from dvmap.checkpoints import run_fingerprint
-    from dvmap.verl_config import REWARD_PLACEHOLDER, resolve_overrides
+    from dvmap.train.checkpoints import run_fingerprint
+    from dvmap.train.verl_config import REWARD_PLACEHOLDER, resolve_overrides
 
     model = MODELS["models"]["qwen3-8b"]
     overrides = verl_overrides("qwen3-8b__s0", model, MODELS["presets"]["paper"], MODELS["reward"],

@@ -4,7 +4,7 @@ are not among their options."""
 import pandas as pd
 import pytest
 
-from dvmap import coding, release, synthetic, wvs_io
+from dvmap.data import coding, release, synthetic, wvs_io
 from dvmap.errors import SurveyFileError
 
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dvmap import backends
-from dvmap.backends import TransformersBackend, generate_into, open_backend, record, vllm_cli_args
-from dvmap.engine_check import build_tiny_model, engine_requests
 from dvmap.errors import DVMapError, SpecError
-from dvmap.generate_job import generate_in_python
-from dvmap.io import write_parquet
-from dvmap.predictions import PREDICTION_COLUMNS, PredictionLog, predictions_frame, prompt_keys
+from dvmap.evaluate import backends
+from dvmap.evaluate.backends import TransformersBackend, generate_into, open_backend, record, vllm_cli_args
+from dvmap.evaluate.generate_job import generate_in_python
+from dvmap.evaluate.predictions import PREDICTION_COLUMNS, PredictionLog, predictions_frame, prompt_keys
+from dvmap.files import write_parquet
 from dvmap.specs import ROOT, check_eval_models
+from tools.engine_check import build_tiny_model, engine_requests
 
 VLLM_PYTHON = Path(os.environ.get(backends.VLLM_PYTHON_ENV) or ROOT / ".venv-vllm" / "bin" / "python")
 # What vLLM needs on a CPU machine: a KV cache that fits (GiB; the default asks for 92% of a NUMA
@@ -72,7 +72,7 @@ def vllm_python() -> str:
     if not VLLM_PYTHON.exists():
         pytest.skip(f"no vLLM environment at {VLLM_PYTHON}: create it with scripts/setup_vllm_cpu.sh "
                     f"(or point {backends.VLLM_PYTHON_ENV} at a Python with vLLM and the kit)")
-    probe = subprocess.run([str(VLLM_PYTHON), "-c", "import vllm, dvmap.backends"], capture_output=True, text=True)
+    probe = subprocess.run([str(VLLM_PYTHON), "-c", "import vllm, dvmap.evaluate.backends"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"{VLLM_PYTHON} cannot import vllm and the kit (rerun scripts/setup_vllm_cpu.sh --force): "
                     f"{probe.stderr.strip().splitlines()[-1:]}")

@@ -3,7 +3,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from dvmap import synthetic, wvs_io
+from dvmap.data import synthetic, wvs_io
 from dvmap.errors import SurveyFileError
 
 

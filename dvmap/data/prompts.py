@@ -10,7 +10,7 @@ import jinja2
 import jinja2.nodes
 import pandas as pd
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
 def variable_name(attribute: str) -> str:

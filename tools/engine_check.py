@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap import tiny_model
-from dvmap.backends import Request
-from dvmap.prompts import chat_messages, render_prompts
+from dvmap.data.prompts import chat_messages, render_prompts
+from dvmap.evaluate.backends import Request
+from dvmap.train import tiny_model
 
 
 def synthetic_samples(specs: Mapping, n: int, seed: int) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from dvmap.data_analyses import CI_QUANTILES
+from dvmap.analyses.data_stats import CI_QUANTILES
 
 METRICS: dict[str, Callable] = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score}
 

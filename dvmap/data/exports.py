@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from dvmap.prompts import with_prompts
+from dvmap.data.prompts import with_prompts
 
 
 def verl_rows(samples: pd.DataFrame, prompts: pd.DataFrame, split: str, data_source: str, ability: str) -> pd.DataFrame:

@@ -308,7 +308,7 @@ def semantic_distances(embeddings: pd.DataFrame, targets: Sequence[str], referen
 def change_rates(pairs_per_seed: Sequence[pd.DataFrame], n_resamples: int, seed: int) -> pd.DataFrame:
     """Share of pairs with a changed answer, overall and per category, over pairs with both members parsed.
     `pairs_per_seed`: robustness.pair_predictions of each seed, in the same pair order."""
-    from dvmap.robustness import changed
+    from dvmap.analyses.robustness import changed
 
     first = pairs_per_seed[0]
     for other in pairs_per_seed[1:]:

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dvmap import tiny_model
-from dvmap.predictions import classify
-from dvmap.prompts import chat_messages
-from dvmap.rewards import params_from_spec, trl_reward
+from dvmap.data.prompts import chat_messages
+from dvmap.evaluate.predictions import classify
+from dvmap.train import tiny_model
+from dvmap.train.rewards import params_from_spec, trl_reward
 
 LOG_NAME = "train_log.jsonl"
 

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from dvmap.archetypes import profile_ids
+from dvmap.data.archetypes import profile_ids
 from dvmap.errors import SpecError
 
 ROBUSTNESS_DATASETS = ("income_flip", "option_order", "repeat")
@@ -198,7 +198,7 @@ def change_rate(pairs: pd.DataFrame) -> float:
 
 
 def reference_note(predictor: str, perturbation: str) -> str:
-    """Why a reference predictor's change rate is what it is (dvmap.baselines), for the CSV."""
+    """Why a reference predictor's change rate is what it is (dvmap.evaluate.baselines), for the CSV."""
     if predictor == "uniform":
         return "a fresh seeded random option per sample: the chance level, 1 - 1/K"
     if perturbation == "repeat":

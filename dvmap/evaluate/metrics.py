@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from dvmap.rewards import extract_answer, lenient_match
+from dvmap.train.rewards import extract_answer, lenient_match
 
 CI_LEVEL = 0.95
 

@@ -143,7 +143,7 @@ def write_local_task(items: Sequence[Mapping], config: Mapping, yaml_path: str |
     """Write the items (one JSON object a line) and the task YAML lm-eval reads from include_path."""
     for path, text in ((Path(data_path), "".join(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n"
                                                  for item in items)),
-                       (Path(yaml_path), "# Written by the DVMap kit (dvmap/general_utility.py); paths are relative "
+                       (Path(yaml_path), "# Written by the DVMap kit (dvmap/evaluate/general_utility.py); paths are relative "
                                          "to the workflow directory.\n"
                                          + yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ def parse_results(results: Mapping, tasks: Sequence[str], source: str = "lm-eval
 def difference_ci(base: float, base_se: float, dvmap: Sequence[float], dvmap_se: Sequence[float]
                   ) -> tuple[float, float, float]:
     """DVMap (mean over seeds) - base with a 95% CI. Two sources of variance, added in quadrature
-    as in the kit's other tables (dvmap.tables): the benchmark's sampling, a normal interval from
+    as in the kit's other tables (dvmap.evaluate.tables): the benchmark's sampling, a normal interval from
     lm-eval's standard errors (base, and DVMap's averaged over seeds: the seeds answer the same
     items), treated as independent (conservative when the two models' errors are correlated); and
     the seeds, t_{0.975,k-1} s / sqrt(k) with s the standard deviation over the k seeds."""

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from dvmap import coding
+from dvmap.data import coding
 from dvmap.errors import SurveyFileError
 
 COUNTRY_VAR = "B_COUNTRY"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.archetypes import profile_ids
+from dvmap.data.archetypes import profile_ids
+from dvmap.data.splits import QUESTION_COLUMNS, SAMPLE_COLUMNS, with_frequency
 from dvmap.errors import SurveyFileError
-from dvmap.splits import QUESTION_COLUMNS, SAMPLE_COLUMNS, with_frequency
 
 RELEASE_COLUMNS = ["Q_id", "Country", "frequency", "Category", "Question", "Options", "answer"]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dvmap.errors import SpecError
-from dvmap.rewards import params_from_spec
+from dvmap.train.rewards import params_from_spec
 
 REWARD_FILE = Path(__file__).resolve().parent / "verl_reward.py"
 # What the workflow's params hold instead of REWARD_FILE's absolute path: params (and the checkpoint
@@ -54,7 +54,7 @@ def _value(v) -> str:
 
 
 def reward_kwargs(reward: Mapping) -> dict:
-    """Keyword arguments verl passes to dvmap.rewards.verl_compute_score."""
+    """Keyword arguments verl passes to dvmap.train.rewards.verl_compute_score."""
     return {"variant": reward["variant"], **params_from_spec(reward)}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.rewards import extract_answer
+from dvmap.train.rewards import extract_answer
 
 PREDICTION_COLUMNS = ["sample_id", "response", "parsed", "status", "option_probs", "error"]
 FINAL_STATUSES = ("ok", "parse_error")  # api_error samples are retried on the next run

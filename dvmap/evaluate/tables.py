@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dvmap import metrics
+from dvmap.evaluate import metrics
 
 METRIC_COLUMNS = ["acc", "lc", "wd", "jsd"]
 MEAN_COLUMNS = ["acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate"]

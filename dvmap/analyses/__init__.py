@@ -1,0 +1,1 @@
+"""Stage 4: the paper's data and model analyses and their figures."""

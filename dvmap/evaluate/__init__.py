@@ -1,0 +1,1 @@
+"""Stage 3: generation engines, predictions, metrics, reference predictors and result tables."""
