@@ -1,7 +1,13 @@
 # General utility (Table 11): constants and input functions of rules/general_utility.smk (kept
 # apart from the rules, as Snakemake's linter asks). get_dvmap_trained_dirs says which trained
 # folders are DVMap's side of the table.
-from dvmap.evaluate.general_utility import BASE_RUN, is_local_task, lm_eval_arguments, local_task_files, raw_results_path
+from dvmap.evaluate.general_utility import (
+    BASE_RUN,
+    is_local_task,
+    lm_eval_arguments,
+    local_task_files,
+    raw_results_path,
+)
 
 GU = SPECS["general_utility"]
 GU_PAIRS = GU["pairs"]
