@@ -161,3 +161,49 @@ def scale_rows(experiments: Mapping, models_spec: Mapping) -> list[tuple[str, Ro
 def all_runs(rows: Sequence[Row]) -> dict[str, TrainedRun]:
     """Distinct trained runs behind the rows, by name (a run two tables need appears once)."""
     return {run.name: run for row in rows for run in row.runs}
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    """Everything the DAG needs to know about rows and runs, computed once from the specs: the main
+    tables' rows, each ablation table's rows, the scale figures' (label, base, DVMap) rows, every
+    trained run by name and, per predictions folder, its evaluated model and trained run (or None)."""
+    main_rows: list[Row]
+    table_rows: dict[str, list[Row]]
+    scale_rows: list[tuple[str, Row, Row]]
+    runs: dict[str, TrainedRun]
+    eval_runs: dict[str, tuple[str, TrainedRun | None]]
+
+
+def plan_experiments(experiments: Mapping, models_spec: Mapping, train_models: Sequence[str],
+                     eval_models: Sequence[str]) -> ExperimentPlan:
+    """The plan of a config: `train_models` are trained under the main recipe with the experiments'
+    seeds (the `all` target), and every row of the main tables, ablation tables and scale figures
+    brings the runs it shows."""
+    seeds = experiments["seeds"]
+    main = main_rows(experiments, models_spec, eval_models, seeds)
+    tables = {t: table_rows(experiments, models_spec, t) for t in experiments["tables"]}
+    scale = scale_rows(experiments, models_spec)
+    every_row = [*main, *(r for rows in tables.values() for r in rows), *(r for _, b, d in scale for r in (b, d))]
+    runs = {n: TrainedRun(m, MAIN, s) for m in train_models for n, s in zip(run_names(m, MAIN, seeds), seeds)}
+    runs.update(all_runs(every_row))
+    eval_runs = {pred: (row.eval_model, run) for row in every_row
+                 for pred, run in zip(row.predictions, row.runs or (None,) * len(row.predictions))}
+    return ExperimentPlan(main, tables, scale, runs, eval_runs)
+
+
+def row_entries(rows: Sequence[Row], reference_predictors: Sequence[str] = ()) -> list[dict]:
+    """A table's rows as a script's params: name, kind, template, variant, overrides and the
+    predictions folders (one per seed); reference predictors last."""
+    entries = [{"name": r.name, "model": r.eval_model, "kind": r.kind, "template": r.template, "variant": r.variant,
+                "overrides": dict(r.overrides), "files": list(r.predictions), "seeds": [run.seed for run in r.runs]}
+               for r in rows]
+    entries += [{"name": p, "model": p, "kind": "reference predictor", "template": "reference", "variant": MAIN,
+                 "overrides": {}, "files": [p], "seeds": []} for p in reference_predictors]
+    return entries
+
+
+def row_files(entries: Sequence[Mapping], kind: str, dataset: str) -> list[str]:
+    """The score (kind "scores") or prediction files of table rows on one dataset, one per seed."""
+    folder, ext = ("scores", "json") if kind == "scores" else ("predictions", "parquet")
+    return [f"results/{folder}/{f}/{e['template']}/{dataset}.{ext}" for e in entries for f in e["files"]]

@@ -10,20 +10,9 @@ SPEC_TABLES = {
     "attributes": ["table6_attributes"],
     "questions": ["table7_questions", "table9_cross_value"],
 }
-DATA_ANALYSIS_OUTPUTS = [
-    "results/analysis/fig1a_heterogeneity.csv",
-    "results/analysis/fig1a_entropy_by_country_question.csv",
-    "results/figures/fig1a_heterogeneity.png",
-    "results/analysis/fig1b_entropy_histogram.csv",
-    "results/analysis/fig1b_entropy_summary.csv",
-    "results/figures/fig1b_entropy_distribution.png",
-    "results/analysis/fig1c_attribute_importance.csv",
-    "results/figures/fig1c_attribute_importance.png",
-]
 
 
-# Inputs of the rules below, as data (the target list, get_analysis_targets(), is in common.smk
-# with the other input functions).
+# Inputs of the rules below, as data.
 IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries")}
 IMPORTANCE_QUESTIONS = [
     q
@@ -50,24 +39,13 @@ rule analysis_heterogeneity:
     input:
         "results/data/respondents.parquet",
     output:
-        distribution=report(
-            "results/analysis/fig1a_heterogeneity.csv",
-            caption="../report/analyses/fig1a_heterogeneity.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1a",
-        ),
-        entropies=report(
+        distribution=reported("results/analysis/fig1a_heterogeneity.csv", "analyses/fig1a_heterogeneity", "Figure 1a"),
+        entropies=reported(
             "results/analysis/fig1a_entropy_by_country_question.csv",
-            caption="../report/analyses/fig1a_entropy_by_country_question.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1a",
+            "analyses/fig1a_entropy_by_country_question",
+            "Figure 1a",
         ),
-        figure=report(
-            "results/figures/fig1a_heterogeneity.png",
-            caption="../report/analyses/fig1a_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1a",
-        ),
+        figure=reported("results/figures/fig1a_heterogeneity.png", "analyses/fig1a_figure", "Figure 1a"),
     log:
         "logs/analyses/analysis_heterogeneity.log",
     benchmark:
@@ -90,24 +68,11 @@ rule analysis_entropy_distribution:
     input:
         "results/data/archetypes.parquet",
     output:
-        histogram=report(
-            "results/analysis/fig1b_entropy_histogram.csv",
-            caption="../report/analyses/fig1b_entropy_histogram.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1b",
+        histogram=reported(
+            "results/analysis/fig1b_entropy_histogram.csv", "analyses/fig1b_entropy_histogram", "Figure 1b"
         ),
-        summary=report(
-            "results/analysis/fig1b_entropy_summary.csv",
-            caption="../report/analyses/fig1b_entropy_summary.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1b",
-        ),
-        figure=report(
-            "results/figures/fig1b_entropy_distribution.png",
-            caption="../report/analyses/fig1b_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1b",
-        ),
+        summary=reported("results/analysis/fig1b_entropy_summary.csv", "analyses/fig1b_entropy_summary", "Figure 1b"),
+        figure=reported("results/figures/fig1b_entropy_distribution.png", "analyses/fig1b_figure", "Figure 1b"),
     log:
         "logs/analyses/analysis_entropy_distribution.log",
     benchmark:
@@ -127,18 +92,10 @@ rule analysis_attribute_importance:
     input:
         "results/data/respondents.parquet",
     output:
-        table=report(
-            "results/analysis/fig1c_attribute_importance.csv",
-            caption="../report/analyses/fig1c_attribute_importance.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1c",
+        table=reported(
+            "results/analysis/fig1c_attribute_importance.csv", "analyses/fig1c_attribute_importance", "Figure 1c"
         ),
-        figure=report(
-            "results/figures/fig1c_attribute_importance.png",
-            caption="../report/analyses/fig1c_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 1c",
-        ),
+        figure=reported("results/figures/fig1c_attribute_importance.png", "analyses/fig1c_figure", "Figure 1c"),
     log:
         "logs/analyses/analysis_attribute_importance.log",
     benchmark:
@@ -208,3 +165,13 @@ rule table_questions:
         questions=ANALYSIS_QUESTIONS,
     script:
         "../scripts/analysis_spec_tables.py"
+
+
+def get_analysis_targets(wildcards=None):
+    """Every output of the `analyses` target's data part, taken from the rules above: the survey
+    analyses need respondents, so a run on the released corpus (data_source: release) gets the spec
+    tables only."""
+    survey = (rules.analysis_heterogeneity, rules.analysis_entropy_distribution, rules.analysis_attribute_importance)
+    tables = (rules.table_countries, rules.table_attributes, rules.table_questions)
+    chosen = [*survey, *tables] if config["data_source"] == "wvs" else tables
+    return [path for rule in chosen for path in rule.output]

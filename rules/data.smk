@@ -4,6 +4,74 @@
 # question reruns only the jobs that use it (README, "Add a country").
 
 
+SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
+
+
+CROSS_COUNTRIES = [c for c, spec in COUNTRIES.items() if spec["role"] == "cross_country"]
+
+
+VALUE_QUESTIONS = [q for q in QUESTIONS if q["role"] == "cross_value"]
+
+
+QUESTION_ROLES = [{"id": q["id"], "role": q["role"]} for q in QUESTIONS]
+
+
+# The synthetic file's answers follow each question's concept and neighbour, not its text.
+SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("text", "category")} for q in QUESTIONS]}
+
+
+SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
+    "attributes": {
+        "attributes": [
+            {"wvs_var": a["wvs_var"]} for a in SPECS["attributes"]["attributes"] if not a.get("from_countries")
+        ]
+    },
+    "questions": {"questions": [{"wvs_var": q["wvs_var"]} for q in QUESTIONS]},
+    "filter": {"use_weight": SPECS["filter"]["use_weight"]},
+}
+
+
+def get_survey_file(wildcards=None):
+    return config["survey_file"] or SYNTHETIC_SURVEY
+
+
+def get_country(wildcards):
+    """A country's slice of the countries spec that its coded data depends on (not its role, nor
+    its analysis fields)."""
+    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "name")}
+
+
+def get_country_role(wildcards):
+    """What decides a country's pools: its codes and its role."""
+    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "role")}
+
+
+def get_all_datasets(wildcards=None):
+    return [dataset_path(d) for d in AVAILABLE_DATASETS]
+
+
+def get_release_split(wildcards):
+    """The release's file of a dataset. A split the folder lacks is never taken from an earlier
+    build from the survey (that file may still be in results/): a target needing it is an error."""
+    found = find_release_split(config["release_dir"], wildcards.dataset)
+    if found is None:
+        needs = {
+            "dev": " (training selects its checkpoint on dev: add dev.parquet, or set train_models: [] and "
+            "eval_models: [] for the reference rows only)",
+            "train": " (training and the reference predictors)",
+        }
+        raise DVMapError(
+            f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
+            f"or a datasets folder {wildcards.dataset}/), which a requested target needs"
+            f"{needs.get(wildcards.dataset, '')}; the folder has {', '.join(AVAILABLE_DATASETS)}"
+        )
+    return str(found)
+
+
+def get_sampling_record(wildcards=None):
+    return country_files("sampling", COUNTRIES) if config["data_source"] == "wvs" else []
+
+
 # Trivial on a cluster: run on the submit host (profiles/slurm/).
 localrules:
     audit_leakage,
@@ -82,12 +150,7 @@ if config["data_source"] == "wvs":
             "results/data/countries/{country}/archetypes.parquet",
         output:
             pools="results/data/countries/{country}/pools.parquet",
-            sampling=report(
-                "results/data/countries/{country}/sampling.json",
-                caption="../report/data/sampling.rst",
-                category=REPORT_CATEGORIES["data"],
-                subcategory="sampling",
-            ),
+            sampling=reported("results/data/countries/{country}/sampling.json", "data/sampling", "sampling"),
         log:
             "logs/country_pools/{country}.log",
         benchmark:
@@ -109,17 +172,10 @@ if config["data_source"] == "wvs":
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
             *[
-                report(
-                    p, caption="../report/data/datasets.rst", category=REPORT_CATEGORIES["data"], subcategory="corpus"
-                )
+                reported(p, "data/datasets", "corpus")
                 for p in expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS)
             ],
-            report(
-                "results/benchmarks/cross_demographic.parquet",
-                caption="../report/data/datasets.rst",
-                category=REPORT_CATEGORIES["data"],
-                subcategory="benchmarks",
-            ),
+            reported("results/benchmarks/cross_demographic.parquet", "data/datasets", "benchmarks"),
         log:
             "logs/datasets/corpus.log",
         benchmark:
@@ -140,12 +196,7 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", TRAIN_COUNTRIES),
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
-            report(
-                "results/benchmarks/cross_value.parquet",
-                caption="../report/data/datasets.rst",
-                category=REPORT_CATEGORIES["data"],
-                subcategory="benchmarks",
-            ),
+            reported("results/benchmarks/cross_value.parquet", "data/datasets", "benchmarks"),
         log:
             "logs/datasets/cross_value.log",
         benchmark:
@@ -166,12 +217,7 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", CROSS_COUNTRIES),
             pools=country_files("pools", CROSS_COUNTRIES),
         output:
-            report(
-                "results/benchmarks/cross_country.parquet",
-                caption="../report/data/datasets.rst",
-                category=REPORT_CATEGORIES["data"],
-                subcategory="benchmarks",
-            ),
+            reported("results/benchmarks/cross_country.parquet", "data/datasets", "benchmarks"),
         log:
             "logs/datasets/cross_country.log",
         benchmark:
@@ -208,12 +254,7 @@ if config["data_source"] == "wvs":
         input:
             country_files("respondents", TRAIN_COUNTRIES),
         output:
-            report(
-                "results/audit/answer_identity.json",
-                caption="../report/audits/answer_identity.rst",
-                category=REPORT_CATEGORIES["audits"],
-                subcategory="data audits",
-            ),
+            reported("results/audit/answer_identity.json", "audits/answer_identity", "data audits"),
         log:
             "logs/audit_answer_identity.log",
         benchmark:
@@ -232,12 +273,7 @@ if config["data_source"] == "wvs":
             respondents="results/data/respondents.parquet",
             archetypes="results/data/archetypes.parquet",
         output:
-            report(
-                "results/audit/filtering.json",
-                caption="../report/audits/filtering.rst",
-                category=REPORT_CATEGORIES["audits"],
-                subcategory="data audits",
-            ),
+            reported("results/audit/filtering.json", "audits/filtering", "data audits"),
         log:
             "logs/audit_filtering.log",
         benchmark:
@@ -257,12 +293,7 @@ else:
         input:
             get_release_split,
         output:
-            report(
-                "results/{folder}/{dataset}.parquet",
-                caption="../report/data/datasets.rst",
-                category=REPORT_CATEGORIES["data"],
-                subcategory="{folder}",
-            ),
+            reported("results/{folder}/{dataset}.parquet", "data/datasets", "{folder}"),
         log:
             "logs/import_release/{folder}_{dataset}.log",
         benchmark:
@@ -284,12 +315,7 @@ rule audit_leakage:
     input:
         get_all_datasets(),
     output:
-        report(
-            "results/audit/leakage.json",
-            caption="../report/audits/leakage.rst",
-            category=REPORT_CATEGORIES["audits"],
-            subcategory="data audits",
-        ),
+        reported("results/audit/leakage.json", "audits/leakage", "data audits"),
     log:
         "logs/audit_leakage.log",
     benchmark:
@@ -309,12 +335,7 @@ rule audit_counts:
         datasets=get_all_datasets(),
         sampling=get_sampling_record(),
     output:
-        report(
-            "results/audit/counts.json",
-            caption="../report/audits/counts.rst",
-            category=REPORT_CATEGORIES["audits"],
-            subcategory="data audits",
-        ),
+        reported("results/audit/counts.json", "audits/counts", "data audits"),
     log:
         "logs/audit_counts.log",
     benchmark:

@@ -4,11 +4,87 @@
 
 
 # Trivial on a cluster: run on the submit host (profiles/slurm/).
+from dvmap.evaluate.backends import needs_vllm  # eval models that run vLLM go to generate_vllm
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+def get_eval_model(wildcards):
+    return EVAL_SPECS[EVAL_RUNS[wildcards.model][0]]
+
+
+def get_sampling(wildcards):
+    return SPECS["models"]["protocols"][get_eval_model(wildcards)["protocol"]]
+
+
+def get_weights_reference(wildcards):
+    """Local folder of the weights (a trained run or a local base) or the hub id."""
+    eval_model, run = EVAL_RUNS[wildcards.model]
+    if run is not None:
+        return f"results/models/{run.name}"
+    weights = EVAL_SPECS[eval_model]["weights"]
+    if "base_of" in weights:
+        return f"results/models/{weights['base_of']}-base"
+    return weights["hub"]
+
+
+def get_eval_weights(wildcards):
+    weights = get_eval_model(wildcards)["weights"]
+    return [] if "hub" in weights else [get_weights_reference(wildcards)]
+
+
+def get_eval_gpus(wildcards):
+    """GPUs of a generation job: vLLM, offline or as a local server, runs on GPUs; the rest on CPUs."""
+    model = get_eval_model(wildcards)
+    return model.get("gpus", 1) if needs_vllm(model) else 0
+
+
+def eval_runs_where(predicate):
+    """Predictions-folder names whose evaluated model satisfies predicate (wildcard constraints)."""
+    return "|".join(re.escape(n) for n, (m, _) in EVAL_RUNS.items() if predicate(EVAL_SPECS[m])) or "no-eval-model"
+
+
+def get_table_rows(wildcards=None):
+    """(name, template, kind) of every row of a results table, language models first."""
+    return [(e["name"], e["template"], e["kind"]) for e in MAIN_ENTRIES]
+
+
+def get_row_predictions(name, template, dataset):
+    """Prediction files of one table row on one dataset: one per seed for a trained model (its mean
+    over seeds is the row), a single file for an untrained model or a reference predictor."""
+    entry = next(e for e in MAIN_ENTRIES if e["name"] == name and e["template"] == template)
+    return row_files([entry], "predictions", dataset)
+
+
+def get_scores(wildcards):
+    return row_files(MAIN_ENTRIES, "scores", wildcards.dataset)
+
+
+def get_predictions(wildcards):
+    return row_files(MAIN_ENTRIES, "predictions", wildcards.dataset)
+
+
+# Benchmarks to evaluate on: with the released corpus as the source, those its folder has.
+EVAL_DATASETS = [d for d in config["eval_datasets"] if d in AVAILABLE_DATASETS]
+
+
+def note_skipped_benchmarks():
+    """With the released corpus as the source, a benchmark its folder lacks is not evaluated (a
+    split a target needs, such as dev for training, stops the run in get_release_split)."""
+    skipped = [d for d in config["eval_datasets"] if d not in EVAL_DATASETS]
+    if skipped:
+        print(f"DVMap: release_dir has no {', '.join(skipped)} split: not evaluated", file=sys.stderr)
+
+
+note_skipped_benchmarks()
+
+
+def get_eval_targets():
+    table2 = ["results/table2.csv"] if "cross_demographic" in EVAL_DATASETS else []
+    return [*table2, *expand("results/tables/{dataset}.csv", dataset=EVAL_DATASETS)]
+
+
 localrules:
     table2,
-
-
-from dvmap.evaluate.backends import needs_vllm  # eval models that run vLLM go to generate_vllm
 
 
 rule generate:
@@ -120,36 +196,11 @@ rule results_table:
         predictions=get_predictions,
         dataset=get_dataset,
     output:
-        table=report(
-            "results/tables/{dataset}.csv",
-            caption="../report/tables/results_table.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="{dataset}",
-        ),
-        seeds=report(
-            "results/tables/{dataset}_seeds.csv",
-            caption="../report/tables/results_seeds.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="{dataset}",
-        ),
-        per_group=report(
-            "results/tables/{dataset}_per_group.csv",
-            caption="../report/tables/results_per_group.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="{dataset}",
-        ),
-        paired=report(
-            "results/tables/{dataset}_paired_tests.csv",
-            caption="../report/tables/results_paired_tests.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="{dataset}",
-        ),
-        figure=report(
-            "results/figures/{dataset}.png",
-            caption="../report/tables/results_figure.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="{dataset}",
-        ),
+        table=reported("results/tables/{dataset}.csv", "tables/results_table", "{dataset}"),
+        seeds=reported("results/tables/{dataset}_seeds.csv", "tables/results_seeds", "{dataset}"),
+        per_group=reported("results/tables/{dataset}_per_group.csv", "tables/results_per_group", "{dataset}"),
+        paired=reported("results/tables/{dataset}_paired_tests.csv", "tables/results_paired_tests", "{dataset}"),
+        figure=reported("results/figures/{dataset}.png", "tables/results_figure", "{dataset}"),
     log:
         "logs/tables/{dataset}.log",
     benchmark:
@@ -164,96 +215,14 @@ rule results_table:
         "../scripts/results_table.py"
 
 
-rule experiment_table:
-    """An ablation table of the experiments spec (Tables 3, 4, 5, 10): each row's metrics (mean over
-    seeds, CIs with seed variance), its overrides, the paired test against the table's baseline,
-    the reference predictors and the paper's number for the cell; per-seed values beside it."""
-    input:
-        scores=get_experiment_inputs("scores"),
-        predictions=get_experiment_inputs("predictions"),
-        datasets=get_experiment_datasets,
-    output:
-        table=report(
-            "results/{table}.csv",
-            caption="../report/ablations/experiment_table.rst",
-            category=REPORT_CATEGORIES["ablations"],
-            subcategory="{table}",
-        ),
-        seeds=report(
-            "results/{table}_seeds.csv",
-            caption="../report/ablations/experiment_seeds.rst",
-            category=REPORT_CATEGORIES["ablations"],
-            subcategory="{table}",
-        ),
-    log:
-        "logs/tables/{table}.log",
-    benchmark:
-        "benchmarks/tables/{table}.tsv"
-    wildcard_constraints:
-        table="|".join(EXPERIMENTS["tables"]) or "no-experiment-table",
-    conda:
-        "../envs/data.yaml"
-    params:
-        rows=get_experiment_rows,
-        table=get_experiment_spec,
-        paper=get_paper_numbers,
-        seed=SPECS["splits"]["seed"],
-    script:
-        "../scripts/experiment_table.py"
-
-
-rule scale_figure:
-    """Figures 4, 6, 7: accuracy, LC and WD across model sizes, base vs DVMap (error bars over
-    seeds), reference predictors as lines."""
-    input:
-        scores=get_scale_inputs,
-        references=expand("results/scores/{predictor}/reference/{{dataset}}.json", predictor=REFERENCE_PREDICTORS),
-    output:
-        table=report(
-            "results/tables/scale_{dataset}.csv",
-            caption="../report/ablations/scale_table.rst",
-            category=REPORT_CATEGORIES["ablations"],
-            subcategory="model size (Figures 4, 6, 7)",
-        ),
-        figure=report(
-            "results/figures/scale_{dataset}.png",
-            caption="../report/ablations/scale_figure.rst",
-            category=REPORT_CATEGORIES["ablations"],
-            subcategory="model size (Figures 4, 6, 7)",
-        ),
-    log:
-        "logs/tables/scale_{dataset}.log",
-    benchmark:
-        "benchmarks/tables/scale_{dataset}.tsv"
-    conda:
-        "../envs/data.yaml"
-    params:
-        sizes=[
-            (label, row_entries([base], False)[0], row_entries([dvmap], False)[0]) for label, base, dvmap in SCALE_ROWS
-        ],
-        references=REFERENCE_PREDICTORS,
-    script:
-        "../scripts/scale_figure.py"
-
-
 rule table2:
     """Table 2 of the paper: the cross-demographic results."""
     input:
         "results/tables/cross_demographic.csv",
         "results/tables/cross_demographic_seeds.csv",
     output:
-        report(
-            "results/table2.csv",
-            caption="../report/tables/table2.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="cross_demographic",
-        ),
-        report(
-            "results/table2_seeds.csv",
-            caption="../report/tables/table2_seeds.rst",
-            category=REPORT_CATEGORIES["tables"],
-            subcategory="cross_demographic",
-        ),
+        reported("results/table2.csv", "tables/table2", "cross_demographic"),
+        reported("results/table2_seeds.csv", "tables/table2_seeds", "cross_demographic"),
     log:
         "logs/tables/table2.log",
     benchmark:

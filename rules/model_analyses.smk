@@ -7,7 +7,38 @@
 # The robustness datasets results/robustness/{income_flip,option_order,repeat}.parquet follow the
 # benchmark contract (one row per sample), so the prompts, generate, reference_predictions and
 # score rules take them as they are (dataset wildcard; dataset_path() in common.smk).
-# Input functions and the list of outputs (MODEL_ANALYSIS_OUTPUTS) live in rules/common.smk.
+
+
+# ---- model analyses (rules/model_analyses.smk) ---------------------------------------------------
+MODEL_ANALYSES = SPECS["model_analyses"]
+
+
+ROBUSTNESS_USED = ["income_flip", "option_order", *(["repeat"] if MODEL_ANALYSES["repeat_control"] else [])]
+
+
+def row_prediction_files(dataset):
+    """Per table row: (name, template, kind, [prediction files, one per seed]) on one dataset."""
+    return [
+        (name, template, kind, get_row_predictions(name, template, dataset))
+        for name, template, kind in get_table_rows()
+    ]
+
+
+def get_row_prediction_inputs(*datasets):
+    """Input function: every prediction file of every table row on the given datasets."""
+
+    def inputs(wildcards):
+        return [f for d in datasets for *_, files in row_prediction_files(d) for f in files]
+
+    return inputs
+
+
+def get_embedding_inputs(wildcards):
+    """A local embedding model built by the DAG (e.g. results/models/tiny) is an input."""
+    model = MODEL_ANALYSES["embedding"].get("model", "")
+    return (
+        [model] if MODEL_ANALYSES["embedding"]["backend"] == "hf_hidden_states" and model.startswith("results/") else []
+    )
 
 
 rule robustness_dataset:
@@ -58,24 +89,13 @@ rule entropy_accuracy:
         dataset=dataset_path("cross_demographic"),
         predictions=get_row_prediction_inputs("cross_demographic"),
     output:
-        correlations=report(
-            "results/analysis/fig5_entropy_accuracy.csv",
-            caption="../report/analyses/fig5_entropy_accuracy.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 5",
+        correlations=reported(
+            "results/analysis/fig5_entropy_accuracy.csv", "analyses/fig5_entropy_accuracy", "Figure 5"
         ),
-        points=report(
-            "results/analysis/fig5_entropy_accuracy_points.csv",
-            caption="../report/analyses/fig5_entropy_accuracy_points.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 5",
+        points=reported(
+            "results/analysis/fig5_entropy_accuracy_points.csv", "analyses/fig5_entropy_accuracy_points", "Figure 5"
         ),
-        figure=report(
-            "results/figures/fig5_entropy_accuracy.png",
-            caption="../report/analyses/fig5_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 5",
-        ),
+        figure=reported("results/figures/fig5_entropy_accuracy.png", "analyses/fig5_figure", "Figure 5"),
     log:
         "logs/analyses/entropy_accuracy.log",
     benchmark:
@@ -98,18 +118,8 @@ rule value_flip:
         datasets=[dataset_path(d) for d in ROBUSTNESS_USED],
         predictions=get_row_prediction_inputs("cross_demographic", *ROBUSTNESS_USED),
     output:
-        table=report(
-            "results/analysis/fig8_value_flip.csv",
-            caption="../report/analyses/fig8_value_flip.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 8",
-        ),
-        figure=report(
-            "results/figures/fig8_value_flip.png",
-            caption="../report/analyses/fig8_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 8",
-        ),
+        table=reported("results/analysis/fig8_value_flip.csv", "analyses/fig8_value_flip", "Figure 8"),
+        figure=reported("results/figures/fig8_value_flip.png", "analyses/fig8_figure", "Figure 8"),
     log:
         "logs/analyses/value_flip.log",
     benchmark:
@@ -132,24 +142,11 @@ rule country_gain:
         dataset=dataset_path("cross_country"),
         predictions=get_row_prediction_inputs("cross_country"),
     output:
-        gains=report(
-            "results/analysis/fig9_country_gain.csv",
-            caption="../report/analyses/fig9_country_gain.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 9",
+        gains=reported("results/analysis/fig9_country_gain.csv", "analyses/fig9_country_gain", "Figure 9"),
+        correlations=reported(
+            "results/analysis/fig9_country_gain_distance.csv", "analyses/fig9_country_gain_distance", "Figure 9"
         ),
-        correlations=report(
-            "results/analysis/fig9_country_gain_distance.csv",
-            caption="../report/analyses/fig9_country_gain_distance.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 9",
-        ),
-        figure=report(
-            "results/figures/fig9_country_gain.png",
-            caption="../report/analyses/fig9_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Figure 9",
-        ),
+        figure=reported("results/figures/fig9_country_gain.png", "analyses/fig9_figure", "Figure 9"),
     log:
         "logs/analyses/country_gain.log",
     benchmark:
@@ -175,24 +172,11 @@ rule question_gain:
         embeddings="results/analysis/question_embeddings.parquet",
         predictions=get_row_prediction_inputs("cross_value"),
     output:
-        gains=report(
-            "results/analysis/table12_question_gain.csv",
-            caption="../report/analyses/table12_question_gain.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Table 12",
+        gains=reported("results/analysis/table12_question_gain.csv", "analyses/table12_question_gain", "Table 12"),
+        correlations=reported(
+            "results/analysis/table12_gain_distance.csv", "analyses/table12_gain_distance", "Table 12"
         ),
-        correlations=report(
-            "results/analysis/table12_gain_distance.csv",
-            caption="../report/analyses/table12_gain_distance.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Table 12",
-        ),
-        figure=report(
-            "results/figures/table12_gain_distance.png",
-            caption="../report/analyses/table12_figure.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Table 12",
-        ),
+        figure=reported("results/figures/table12_gain_distance.png", "analyses/table12_figure", "Table 12"),
     log:
         "logs/analyses/question_gain.log",
     benchmark:
@@ -207,6 +191,13 @@ rule question_gain:
         resamples=MODEL_ANALYSES["bootstrap_resamples"],
     script:
         "../scripts/analysis_group_gain.py"
+
+
+def get_model_analysis_targets(wildcards=None):
+    """Every model-analysis output (CSVs and figures), taken from the rules above; the `analyses`
+    target takes them."""
+    analyses = (rules.entropy_accuracy, rules.value_flip, rules.country_gain, rules.question_gain)
+    return [path for rule in analyses for path in rule.output]
 
 
 rule model_analyses:

@@ -3,6 +3,7 @@ shared run once), the DAG's job sets (an edited variant reruns only its own jobs
 aggregation and the ablation table's columns and paired tests on hand-made numbers."""
 import copy
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +240,41 @@ def test_experiment_table_columns_and_paper_numbers():
             "mcnemar_p_max"} <= set(table.columns)
     assert table.loc["majority", "kind"] == "reference predictor"
     assert table.loc["likert", "model"] == "tiny-dvmap" and table.loc["majority", "model"] == "majority"
+
+
+def _rules_of(proc) -> dict[str, int]:
+    """Jobs per rule that a dry run would execute (its job-stats table)."""
+    table = proc.stdout.split("Job stats:")[1].split("total")[0] if "Job stats:" in proc.stdout else ""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)
+            if m.group(1) != "job"}
+
+
+# three seeds, each evaluated on the three benchmarks of the default target
+AFTER_TRAINING = {"train_local": 3, "generate": 9, "score": 9, "results_table": 3, "table2": 1}
+DATA_RULES = {"read_survey", "country_data", "country_pools", "corpus_datasets", "prompts", "export_verl"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("old,new,reruns,untouched", [
+    # a GRPO setting: the trained runs and what reads them, never the base model
+    ("        lr: 3.0e-4", "        lr: 2.0e-4", AFTER_TRAINING, {"tiny_base_model", *DATA_RULES}),
+    # a warm-up setting: the base, and through it every run and the base's own evaluation
+    ("warmup: {steps: 300,", "warmup: {steps: 299,",
+     {"tiny_base_model": 1, **AFTER_TRAINING, "generate": 12, "score": 12}, DATA_RULES),
+    # a reward setting: training and after, not the corpus nor the base
+    ("reward: {variant: paper, beta: 0.5,", "reward: {variant: paper, beta: 0.4,", AFTER_TRAINING,
+     {"tiny_base_model", *DATA_RULES}),
+])
+def test_single_key_model_edits_rerun_only_what_reads_the_key(tmp_path, old, new, reruns, untouched):
+    """Each rule's params are the slice of the specs it reads: one key edited in specs/models.yaml
+    reruns exactly the jobs that read it and their descendants (checked on a touched DAG)."""
+    wf = copy_workflow(tmp_path / "wf")
+    placeholders(wf, dry_run_outputs(snakemake(wf, "-n")))
+    snakemake(wf, "--touch", "--forceall")  # records every job's provenance (params, code)
+    assert _rules_of(snakemake(wf, "-n")) == {}
+    spec = wf / "specs/models.yaml"
+    assert spec.read_text().count(old) == 1, old
+    spec.write_text(spec.read_text().replace(old, new))
+    planned = _rules_of(snakemake(wf, "-n"))
+    assert {rule: planned.get(rule) for rule in reruns} == reruns, planned
+    assert not (untouched & set(planned)), planned
