@@ -1,37 +1,9 @@
 # Data analyses (no model needed): Figure 1a-1c from the survey and Tables 1, 6, 7, 8, 9 rendered
 # from the specs. Numbers go to results/analysis/*.csv (with n and bootstrap CIs), figures to
 # results/figures/*.png. Settings: specs/analyses.yaml. Target: `snakemake --cores all analyses`.
-ANALYSES = SPECS["analyses"]
-ANALYSIS_QUESTIONS = SPECS["questions"]["questions"]
-ANALYSIS_COUNTRY_CODES = [c["iso3"] for c in SPECS["countries"]["countries"]]
-
-SPEC_TABLES = {
-    "countries": ["table1_countries", "table8_cross_countries"],
-    "attributes": ["table6_attributes"],
-    "questions": ["table7_questions", "table9_cross_value"],
-}
 
 
-# Inputs of the rules below, as data.
-IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries")}
-IMPORTANCE_QUESTIONS = [
-    q
-    for q in ANALYSIS_QUESTIONS
-    if ANALYSES["attribute_importance"]["questions"] is None or q["id"] in ANALYSES["attribute_importance"]["questions"]
-]
-SPEC_TABLE_OUTPUTS = {
-    kind: {
-        f"{name.split('_')[0]}_{ext}": report(
-            f"results/analysis/{name}.{ext}",
-            caption=f"../report/analyses/{name}.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Tables from the specs",
-        )
-        for name in names
-        for ext in ("csv", "md")
-    }
-    for kind, names in SPEC_TABLES.items()
-}
+include: "inputs/analyses.smk"
 
 
 rule analysis_heterogeneity:
@@ -165,13 +137,3 @@ rule table_questions:
         questions=ANALYSIS_QUESTIONS,
     script:
         "../scripts/analysis_spec_tables.py"
-
-
-def get_analysis_targets(wildcards=None):
-    """Every output of the `analyses` target's data part, taken from the rules above: the survey
-    analyses need respondents, so a run on the released corpus (data_source: release) gets the spec
-    tables only."""
-    survey = (rules.analysis_heterogeneity, rules.analysis_entropy_distribution, rules.analysis_attribute_importance)
-    tables = (rules.table_countries, rules.table_attributes, rules.table_questions)
-    chosen = [*survey, *tables] if config["data_source"] == "wvs" else tables
-    return [path for rule in chosen for path in rule.output]

@@ -4,72 +4,7 @@
 # question reruns only the jobs that use it (README, "Add a country").
 
 
-SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
-
-
-CROSS_COUNTRIES = [c for c, spec in COUNTRIES.items() if spec["role"] == "cross_country"]
-
-
-VALUE_QUESTIONS = [q for q in QUESTIONS if q["role"] == "cross_value"]
-
-
-QUESTION_ROLES = [{"id": q["id"], "role": q["role"]} for q in QUESTIONS]
-
-
-# The synthetic file's answers follow each question's concept and neighbour, not its text.
-SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("text", "category")} for q in QUESTIONS]}
-
-
-SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
-    "attributes": {
-        "attributes": [
-            {"wvs_var": a["wvs_var"]} for a in SPECS["attributes"]["attributes"] if not a.get("from_countries")
-        ]
-    },
-    "questions": {"questions": [{"wvs_var": q["wvs_var"]} for q in QUESTIONS]},
-    "filter": {"use_weight": SPECS["filter"]["use_weight"]},
-}
-
-
-def get_survey_file(wildcards=None):
-    return config["survey_file"] or SYNTHETIC_SURVEY
-
-
-def get_country(wildcards):
-    """A country's slice of the countries spec that its coded data depends on (not its role, nor
-    its analysis fields)."""
-    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "name")}
-
-
-def get_country_role(wildcards):
-    """What decides a country's pools: its codes and its role."""
-    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "role")}
-
-
-def get_all_datasets(wildcards=None):
-    return [dataset_path(d) for d in AVAILABLE_DATASETS]
-
-
-def get_release_split(wildcards):
-    """The release's file of a dataset. A split the folder lacks is never taken from an earlier
-    build from the survey (that file may still be in results/): a target needing it is an error."""
-    found = find_release_split(config["release_dir"], wildcards.dataset)
-    if found is None:
-        needs = {
-            "dev": " (training selects its checkpoint on dev: add dev.parquet, or set train_models: [] and "
-            "eval_models: [] for the reference rows only)",
-            "train": " (training and the reference predictors)",
-        }
-        raise DVMapError(
-            f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
-            f"or a datasets folder {wildcards.dataset}/), which a requested target needs"
-            f"{needs.get(wildcards.dataset, '')}; the folder has {', '.join(AVAILABLE_DATASETS)}"
-        )
-    return str(found)
-
-
-def get_sampling_record(wildcards=None):
-    return country_files("sampling", COUNTRIES) if config["data_source"] == "wvs" else []
+include: "inputs/data.smk"
 
 
 # Trivial on a cluster: run on the submit host (profiles/slurm/).

@@ -2,53 +2,8 @@
 # files built from the main corpus's profiles, the ablation tables (3, 4, 5, 10) and the scale
 # figures. Rows and runs are planned once in rules/common.smk (PLAN, dvmap.experiments).
 
-FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
 
-
-def get_filter_variant(wildcards):
-    return {**SPECS["filter"], **variant_spec(EXPERIMENTS, wildcards.variant)["filter"]}
-
-
-def get_experiment_inputs(kind):
-    """Input function: scores or predictions of every row of an ablation table on its datasets."""
-
-    def files(wildcards):
-        entries = row_entries(PLAN.table_rows[wildcards.table], REFERENCE_PREDICTORS)
-        return [f for d in EXPERIMENTS["tables"][wildcards.table]["datasets"] for f in row_files(entries, kind, d)]
-
-    return files
-
-
-def get_experiment_rows(wildcards):
-    return row_entries(PLAN.table_rows[wildcards.table], REFERENCE_PREDICTORS)
-
-
-def get_experiment_spec(wildcards):
-    return EXPERIMENTS["tables"][wildcards.table]
-
-
-def get_paper_numbers(wildcards):
-    return SPECS["paper_numbers"]["tables"].get(wildcards.table, {})
-
-
-def get_experiment_datasets(wildcards):
-    return [dataset_path(d) for d in EXPERIMENTS["tables"][wildcards.table]["datasets"]]
-
-
-def get_scale_inputs(wildcards):
-    entries = row_entries([r for _, base, dvmap in PLAN.scale_rows for r in (base, dvmap)], REFERENCE_PREDICTORS)
-    return row_files(entries, "scores", wildcards.dataset)
-
-
-def get_experiment_targets():
-    """Every ablation table and scale figure of the experiments spec."""
-    tables = [f"results/{t}.csv" for t in EXPERIMENTS["tables"]]
-    scale = (
-        expand("results/figures/scale_{dataset}.png", dataset=EXPERIMENTS["scale"]["datasets"])
-        if PLAN.scale_rows
-        else []
-    )
-    return [*tables, *scale]
+include: "inputs/experiments.smk"
 
 
 if config["data_source"] == "wvs":
@@ -98,8 +53,9 @@ if config["data_source"] == "wvs":
         script:
             "../scripts/variant_corpus.py"
 
-    rule variant_prompts:
-        """Render one template over a filter variant's corpus split."""
+    use rule prompts as variant_prompts with:
+        # one template over a filter variant's corpus split (no audit gate: the variant's profiles
+        # are the main corpus's, which passed it)
         input:
             dataset="results/variants/{variant}/corpus/{corpus_split}.parquet",
             templates=get_template_files,
@@ -112,16 +68,9 @@ if config["data_source"] == "wvs":
         wildcard_constraints:
             variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
             template="|".join(TEMPLATES),
-        conda:
-            "../envs/data.yaml"
-        params:
-            template=get_template_spec,
-            attribute_names=ATTRIBUTE_NAMES,
-        script:
-            "../scripts/prompts.py"
 
-    rule variant_export_verl:
-        """verl's RL parquet of a filter variant's corpus split."""
+    use rule export_verl as variant_export_verl with:
+        # verl's RL parquet of a filter variant's corpus split
         input:
             dataset="results/variants/{variant}/corpus/{corpus_split}.parquet",
             prompts="results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
@@ -134,12 +83,6 @@ if config["data_source"] == "wvs":
         wildcard_constraints:
             variant="|".join(FILTER_VARIANTS) or "no-filter-variant",
             template="|".join(TEMPLATES),
-        conda:
-            "../envs/data.yaml"
-        params:
-            verl=SPECS["prompts"]["exports"]["verl"],
-        script:
-            "../scripts/export_verl.py"
 
 
 rule experiment_table:

@@ -9,36 +9,7 @@
 # score rules take them as they are (dataset wildcard; dataset_path() in common.smk).
 
 
-# ---- model analyses (rules/model_analyses.smk) ---------------------------------------------------
-MODEL_ANALYSES = SPECS["model_analyses"]
-
-
-ROBUSTNESS_USED = ["income_flip", "option_order", *(["repeat"] if MODEL_ANALYSES["repeat_control"] else [])]
-
-
-def row_prediction_files(dataset):
-    """Per table row: (name, template, kind, [prediction files, one per seed]) on one dataset."""
-    return [
-        (name, template, kind, get_row_predictions(name, template, dataset))
-        for name, template, kind in get_table_rows()
-    ]
-
-
-def get_row_prediction_inputs(*datasets):
-    """Input function: every prediction file of every table row on the given datasets."""
-
-    def inputs(wildcards):
-        return [f for d in datasets for *_, files in row_prediction_files(d) for f in files]
-
-    return inputs
-
-
-def get_embedding_inputs(wildcards):
-    """A local embedding model built by the DAG (e.g. results/models/tiny) is an input."""
-    model = MODEL_ANALYSES["embedding"].get("model", "")
-    return (
-        [model] if MODEL_ANALYSES["embedding"]["backend"] == "hf_hidden_states" and model.startswith("results/") else []
-    )
+include: "inputs/model_analyses.smk"
 
 
 rule robustness_dataset:
@@ -191,13 +162,6 @@ rule question_gain:
         resamples=MODEL_ANALYSES["bootstrap_resamples"],
     script:
         "../scripts/analysis_group_gain.py"
-
-
-def get_model_analysis_targets(wildcards=None):
-    """Every model-analysis output (CSVs and figures), taken from the rules above; the `analyses`
-    target takes them."""
-    analyses = (rules.entropy_accuracy, rules.value_flip, rules.country_gain, rules.question_gain)
-    return [path for rule in analyses for path in rule.output]
 
 
 rule model_analyses:

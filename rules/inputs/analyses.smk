@@ -1,0 +1,52 @@
+# Input functions and settings of the rules in rules/analyses.smk (kept apart from the rules so that
+# `snakemake --lint` finds no functions mixed with rules).
+ANALYSES = SPECS["analyses"]
+
+
+ANALYSIS_QUESTIONS = SPECS["questions"]["questions"]
+
+
+ANALYSIS_COUNTRY_CODES = [c["iso3"] for c in SPECS["countries"]["countries"]]
+
+
+SPEC_TABLES = {
+    "countries": ["table1_countries", "table8_cross_countries"],
+    "attributes": ["table6_attributes"],
+    "questions": ["table7_questions", "table9_cross_value"],
+}
+
+
+# Inputs of the rules below, as data.
+IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries")}
+
+
+IMPORTANCE_QUESTIONS = [
+    q
+    for q in ANALYSIS_QUESTIONS
+    if ANALYSES["attribute_importance"]["questions"] is None or q["id"] in ANALYSES["attribute_importance"]["questions"]
+]
+
+
+SPEC_TABLE_OUTPUTS = {
+    kind: {
+        f"{name.split('_')[0]}_{ext}": report(
+            f"results/analysis/{name}.{ext}",
+            caption=f"../report/analyses/{name}.rst",
+            category=REPORT_CATEGORIES["analyses"],
+            subcategory="Tables from the specs",
+        )
+        for name in names
+        for ext in ("csv", "md")
+    }
+    for kind, names in SPEC_TABLES.items()
+}
+
+
+def get_analysis_targets(wildcards=None):
+    """Every output of the `analyses` target's data part, taken from the rules above: the survey
+    analyses need respondents, so a run on the released corpus (data_source: release) gets the spec
+    tables only."""
+    survey = (rules.analysis_heterogeneity, rules.analysis_entropy_distribution, rules.analysis_attribute_importance)
+    tables = (rules.table_countries, rules.table_attributes, rules.table_questions)
+    chosen = [*survey, *tables] if config["data_source"] == "wvs" else tables
+    return [path for rule in chosen for path in rule.output]

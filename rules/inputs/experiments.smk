@@ -1,0 +1,51 @@
+# Input functions and settings of the rules in rules/experiments.smk (kept apart from the rules so that
+# `snakemake --lint` finds no functions mixed with rules).
+
+
+FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
+
+
+def get_filter_variant(wildcards):
+    return {**SPECS["filter"], **variant_spec(EXPERIMENTS, wildcards.variant)["filter"]}
+
+
+def get_experiment_inputs(kind):
+    """Input function: scores or predictions of every row of an ablation table on its datasets."""
+
+    def files(wildcards):
+        entries = row_entries(PLAN.table_rows[wildcards.table], REFERENCE_PREDICTORS)
+        return [f for d in EXPERIMENTS["tables"][wildcards.table]["datasets"] for f in row_files(entries, kind, d)]
+
+    return files
+
+
+def get_experiment_rows(wildcards):
+    return row_entries(PLAN.table_rows[wildcards.table], REFERENCE_PREDICTORS)
+
+
+def get_experiment_spec(wildcards):
+    return EXPERIMENTS["tables"][wildcards.table]
+
+
+def get_paper_numbers(wildcards):
+    return SPECS["paper_numbers"]["tables"].get(wildcards.table, {})
+
+
+def get_experiment_datasets(wildcards):
+    return [dataset_path(d) for d in EXPERIMENTS["tables"][wildcards.table]["datasets"]]
+
+
+def get_scale_inputs(wildcards):
+    entries = row_entries([r for _, base, dvmap in PLAN.scale_rows for r in (base, dvmap)], REFERENCE_PREDICTORS)
+    return row_files(entries, "scores", wildcards.dataset)
+
+
+def get_experiment_targets():
+    """Every ablation table and scale figure of the experiments spec."""
+    tables = [f"results/{t}.csv" for t in EXPERIMENTS["tables"]]
+    scale = (
+        expand("results/figures/scale_{dataset}.png", dataset=EXPERIMENTS["scale"]["datasets"])
+        if PLAN.scale_rows
+        else []
+    )
+    return [*tables, *scale]

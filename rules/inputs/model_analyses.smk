@@ -1,0 +1,41 @@
+# Input functions and settings of the rules in rules/model_analyses.smk (kept apart from the rules so that
+# `snakemake --lint` finds no functions mixed with rules).
+
+
+# ---- model analyses (rules/model_analyses.smk) ---------------------------------------------------
+MODEL_ANALYSES = SPECS["model_analyses"]
+
+
+ROBUSTNESS_USED = ["income_flip", "option_order", *(["repeat"] if MODEL_ANALYSES["repeat_control"] else [])]
+
+
+def row_prediction_files(dataset):
+    """Per table row: (name, template, kind, [prediction files, one per seed]) on one dataset."""
+    return [
+        (name, template, kind, get_row_predictions(name, template, dataset))
+        for name, template, kind in get_table_rows()
+    ]
+
+
+def get_row_prediction_inputs(*datasets):
+    """Input function: every prediction file of every table row on the given datasets."""
+
+    def inputs(wildcards):
+        return [f for d in datasets for *_, files in row_prediction_files(d) for f in files]
+
+    return inputs
+
+
+def get_embedding_inputs(wildcards):
+    """A local embedding model built by the DAG (e.g. results/models/tiny) is an input."""
+    model = MODEL_ANALYSES["embedding"].get("model", "")
+    return (
+        [model] if MODEL_ANALYSES["embedding"]["backend"] == "hf_hidden_states" and model.startswith("results/") else []
+    )
+
+
+def get_model_analysis_targets(wildcards=None):
+    """Every model-analysis output (CSVs and figures), taken from the rules above; the `analyses`
+    target takes them."""
+    analyses = (rules.entropy_accuracy, rules.value_flip, rules.country_gain, rules.question_gain)
+    return [path for rule in analyses for path in rule.output]

@@ -1,0 +1,114 @@
+# Input functions and settings of the rules in rules/train.smk (kept apart from the rules so that
+# `snakemake --lint` finds no functions mixed with rules).
+
+
+from dvmap.experiments import run_names, variant_spec, variant_template
+
+
+from dvmap.train.verl_config import REWARD_PLACEHOLDER, verl_overrides
+
+# Any model of the spec can be built when a target needs it; train_models only picks `all`'s targets.
+LOCAL_MODELS = [m for m in MODELS if MODELS[m]["backend"] == "local"]
+
+
+LOCAL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "local"]
+
+
+VERL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "verl"]
+
+
+# ---- training -------------------------------------------------------------------------------
+def get_model_file(folder, split):
+    """Input function: results/{folder}/{the model's template}/{split}.parquet."""
+
+    def model_file(wildcards):
+        return f"results/{folder}/{MODELS[wildcards.model]['template']}/{split}.parquet"
+
+    return model_file
+
+
+def corpus_root(variant):
+    """Where a variant's training data lives: its own folder when it filters differently."""
+    return f"results/variants/{variant}" if "filter" in variant_spec(EXPERIMENTS, variant) else "results"
+
+
+def run_template(run):
+    return variant_template(EXPERIMENTS, run.variant, MODELS[run.model]["template"])
+
+
+def get_run_file(folder, split):
+    """Input function: a trained run's corpus split, or its template's prompts or verl file."""
+
+    def run_file(wildcards):
+        run = RUNS[wildcards.run]
+        root = corpus_root(run.variant)
+        if folder == "corpus":
+            return f"{root}/corpus/{split}.parquet"
+        return f"{root}/{folder}/{run_template(run)}/{split}.parquet"
+
+    return run_file
+
+
+def get_run_base(wildcards):
+    return f"results/models/{RUNS[wildcards.run].model}-base"
+
+
+def get_checkpoint_dir(wildcards):
+    return f"results/checkpoints/{wildcards.run}"
+
+
+# The slices of a local model's settings each job reads: the base (tokenizer, initialisation,
+# warm-up) and a GRPO run (its recipe, seed and reward). A GRPO edit reruns the trained runs, not
+# the base; a warm-up edit reruns the base and, through it, everything after.
+BASE_KEYS = ("seed", "tokenizer", "architecture", "warmup")
+
+
+def get_base_config(wildcards):
+    """The base model's settings: the same for every run of the model."""
+    local = MODELS[wildcards.model]["local"]
+    return {k: local[k] for k in BASE_KEYS}
+
+
+def get_run_reward(run):
+    base = (
+        MODELS[run.model]["local"]["reward"] if MODELS[run.model]["backend"] == "local" else SPECS["models"]["reward"]
+    )
+    return {**base, **variant_spec(EXPERIMENTS, run.variant).get("reward", {})}
+
+
+def get_run_local_config(wildcards):
+    """A local run's training settings: the model's GRPO recipe with the run's seed and reward."""
+    run = RUNS[wildcards.run]
+    return {"grpo": MODELS[run.model]["local"]["grpo"], "seed": run.seed, "reward": get_run_reward(run)}
+
+
+def get_verl_overrides(wildcards):
+    run = RUNS[wildcards.run]
+    model = MODELS[run.model]
+    return verl_overrides(
+        wildcards.run,
+        model,
+        SPECS["models"]["presets"][model["preset"]],
+        get_run_reward(run),
+        get_run_file("verl", "train")(wildcards),
+        get_run_file("verl", "dev")(wildcards),
+        seed=run.seed,
+        reward_file=REWARD_PLACEHOLDER,
+    )  # paths relative to the workflow
+
+
+def get_resource(key):
+    def resource(wildcards):
+        return MODELS[RUNS[wildcards.run].model]["resources"][key]
+
+    return resource
+
+
+def get_total_gpus(wildcards):
+    res = MODELS[RUNS[wildcards.run].model]["resources"]
+    return res["nodes"] * res["gpus_per_node"]
+
+
+def get_model_targets():
+    """`all` trains `train_models` under the main recipe, one run per seed."""
+    return [f"results/models/{n}" for m in config["train_models"] for n in run_names(m, MAIN, SEEDS)]
