@@ -1,5 +1,6 @@
-"""Benchmark: the data stage (read, filter, split, audits, all prompts) on the full-size synthetic
-WVS-7 file (97,220 respondents x 600 columns), against just reading the needed columns.
+"""Benchmark: the workflow's data target (`snakemake data`: read, filter, split, audits, all prompts
+and exports) on the full-size synthetic WVS-7 file (97,220 respondents x 600 columns), against just
+reading the needed columns. The stage is the DAG itself, not a re-implementation of its rules.
 
     python bench/data_stage.py            # prints a table; add --markdown for BENCHMARKS.md
 Targets (issue 2): stage wall <= 20 s and <= 3x the read-only time, on a 2-core machine.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -55,61 +55,29 @@ def read_only() -> dict:
     return {"seconds": time.perf_counter() - start, "rows": len(df)}
 
 
-_PROMPT_JOB_STATE: tuple = ()
-
-
-def _prompt_job(job: tuple[str, str]) -> int:
-    from dvmap.data import prompts
-    from dvmap.files import write_parquet
-
-    datasets, names, templates, out = _PROMPT_JOB_STATE
-    template_name, dataset = job
-    rendered = prompts.render_prompts(datasets[dataset], names, templates[template_name])
-    write_parquet(rendered, out / f"prompts_{template_name}_{dataset}.parquet")
-    return len(rendered)
-
-
 def stage() -> dict:
-    """Everything the data rules do, in one process, writing the same files."""
-    from dvmap.data import archetypes, audit, splits, wvs_io
-    from dvmap.files import write_json, write_parquet
+    """The workflow's own data target (read, per-country coding and archetypes, pools, datasets,
+    audits, every prompt and export) on the full-size file, in a copy of the workflow."""
+    sys.path.insert(0, str(ROOT))
+    from tools.workflow_copy import copy_workflow, run_snakemake
 
-    specs = load_specs()
-    names = [a["name"] for a in specs["attributes"]["attributes"]]
-    questions, countries = specs["questions"]["questions"], specs["countries"]["countries"]
-    out = Path(tempfile.mkdtemp(prefix="dvmap-bench-"))
-    laps, start = {}, time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="dvmap-bench-") as tmp:
+        wf = copy_workflow(Path(tmp) / "wf")
+        start = time.perf_counter()
+        run_snakemake(wf, "data", "--config", f"survey_file={SURVEY}")
+        seconds = time.perf_counter() - start
+        import pandas as pd
 
-    def lap(name):
-        laps[name] = round(time.perf_counter() - start - sum(laps.values()), 3)
+        laps: dict[str, float] = {}  # job seconds per rule folder, from the rules' benchmark files
+        for tsv in (wf / "benchmarks").rglob("*.tsv"):
+            key = tsv.relative_to(wf / "benchmarks").parts[0].removesuffix(".tsv")
+            laps[key] = round(laps.get(key, 0.0) + float(pd.read_csv(tsv, sep="\t")["s"].iloc[0]), 2)
+        respondents = len(pd.read_parquet(wf / "results/data/survey_codes.parquet", columns=[]))
 
-    respondents = wvs_io.read_respondents(SURVEY, specs)
-    respondents.insert(1, "profile_id", archetypes.profile_ids(respondents, names))
-    write_parquet(respondents, out / "respondents.parquet")
-    lap("read")
-    table = archetypes.archetype_table(respondents, questions, specs["filter"])
-    write_parquet(table, out / "archetypes.parquet")
-    lap("filter")
-    profiles = archetypes.profile_table(respondents, names)
-    datasets, shortfalls = splits.build_datasets(table, profiles, countries, questions, names, specs["splits"])
-    for name, d in datasets.items():
-        write_parquet(d, out / f"{name}.parquet")
-    lap("split")
-    report = audit.leakage_report(datasets, countries, questions)
-    audit.assert_no_leakage(report)
-    write_json(report, out / "leakage.json")
-    write_json(audit.filtering_report(respondents, table, names, specs["filter"]), out / "filtering.json")
-    write_json(audit.counts_report(datasets, shortfalls), out / "counts.json")
-    lap("audits")
-    # One prompt job per (template, dataset), two at a time: what `snakemake --cores 2` runs.
-    global _PROMPT_JOB_STATE
-    _PROMPT_JOB_STATE = (datasets, names, specs["prompts"]["templates"], out)
-    jobs = [(t, d) for t in specs["prompts"]["templates"] for d in datasets]
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        n_prompts = sum(pool.map(_prompt_job, jobs, chunksize=1))
-    lap("prompts")
-    return {"seconds": time.perf_counter() - start, "laps": laps, "respondents": len(respondents),
-            "samples": sum(len(d) for d in datasets.values()), "prompts": n_prompts}
+        samples = sum(len(pd.read_parquet(p)) for p in (wf / "results").glob("*/*.parquet")
+                      if p.parent.name in ("corpus", "benchmarks"))
+        prompts = sum(len(pd.read_parquet(p)) for p in (wf / "results/prompts").rglob("*.parquet"))
+    return {"seconds": seconds, "laps": laps, "respondents": respondents, "samples": samples, "prompts": prompts}
 
 
 def measure(what: str) -> dict:

@@ -19,9 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import copy_workflow  # noqa: E402
-from test_evaluation_dag import readme_main_command  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from tools.workflow_copy import copy_workflow, readme_main_command  # noqa: E402
 
 
 def main() -> None:

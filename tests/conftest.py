@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
-import subprocess
-import sys
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -15,10 +12,11 @@ import pytest
 import yaml
 
 from dvmap.specs import ROOT, load_config, read_yaml
+from tools.workflow_copy import WORKFLOW_FILES, copy_workflow  # noqa: F401 (tests import them from here)
+from tools.workflow_copy import run_snakemake as snakemake  # noqa: F401
 
 SHARED = ROOT.parent / "shared" / "reference"
 RELEASE_DEV = SHARED / "dvmap_release" / "dev.parquet"
-WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "specs", "schemas", "templates", "profiles", "envs", "report"]
 
 
 @pytest.fixture(scope="session")
@@ -62,29 +60,10 @@ def release_dev():
     return pd.read_parquet(RELEASE_DEV)
 
 
-def copy_workflow(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
 @pytest.fixture
 def workflow(tmp_path) -> Path:
     """A fresh copy of the workflow, so DAG tests never touch the user's results/."""
     return copy_workflow(tmp_path / "wf")
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 # ---- fake OpenAI-compatible servers (tests/test_backends.py, tests/test_endpoint_failures.py) ----

@@ -11,20 +11,14 @@ import pytest
 from conftest import RELEASE_DEV, copy_workflow, snakemake
 from test_dag import release_frame
 
+from tools.workflow_copy import readme_main_command
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 MIN_SEED_GAIN = 0.05      # every seed's accuracy gain over the base (the issue's floor: +5 points)
 MAX_PARSE_FAILURES = 0.05  # every seed parses >= 95% of its answers
-
-
-def readme_main_command() -> list[str]:
-    """The main command as written in the README's code block (first snakemake line)."""
-    for line in README.read_text().splitlines():
-        if line.startswith("snakemake --cores all"):
-            return line.split("#")[0].split()
-    raise AssertionError("README.md has no main `snakemake --cores all` command")
 
 
 def reuse_built_demo(workflow: Path) -> bool:

@@ -154,10 +154,6 @@ def value_flip_figure(table: pd.DataFrame, path: str | Path) -> None:
     plt.close(fig)
 
 
-def _comparison_label(row: pd.Series) -> str:
-    return f"{row['model_a']} - {row['model_b']}"
-
-
 def country_gain_figure(gains: pd.DataFrame, correlations: pd.DataFrame, path: str | Path) -> None:
     """Gain per cross-country country (x, ordered by distance to the nearest training country) and
     comparison (bars with paired-bootstrap CIs); reference predictors hatched (gain over uniform)."""
