@@ -23,7 +23,7 @@ rule analysis_heterogeneity:
     benchmark:
         "benchmarks/analyses/analysis_heterogeneity.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         countries=SPECS["countries"]["countries"],
         questions=ANALYSIS_QUESTIONS,
@@ -50,7 +50,7 @@ rule analysis_entropy_distribution:
     benchmark:
         "benchmarks/analyses/analysis_entropy_distribution.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         spec=ANALYSES["entropy_distribution"],
         seed=ANALYSES["seed"],
@@ -73,7 +73,7 @@ rule analysis_attribute_importance:
     benchmark:
         "benchmarks/analyses/analysis_attribute_importance.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     threads: 2
     params:
         attribute_names=ATTRIBUTE_NAMES,
@@ -95,7 +95,7 @@ rule table_countries:
     benchmark:
         "benchmarks/analyses/table_countries.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         table="countries",
         countries=SPECS["countries"]["countries"],
@@ -112,7 +112,7 @@ rule table_attributes:
     benchmark:
         "benchmarks/analyses/table_attributes.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         table="attributes",
         attributes=SPECS["attributes"],
@@ -131,7 +131,7 @@ rule table_questions:
     benchmark:
         "benchmarks/analyses/table_questions.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         table="questions",
         questions=ANALYSIS_QUESTIONS,

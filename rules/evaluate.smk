@@ -25,7 +25,7 @@ rule generate:
     wildcard_constraints:
         model=eval_runs_where(lambda spec: not needs_vllm(spec)),
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     threads: 2
     resources:
         gpu=get_eval_gpus,
@@ -63,7 +63,7 @@ rule reference_predictions:
     wildcard_constraints:
         model="|".join(REFERENCE_PREDICTORS) or "no-reference",
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         attribute_names=ATTRIBUTE_NAMES,
         seed=SPECS["splits"]["seed"],
@@ -83,7 +83,7 @@ rule score:
     benchmark:
         "benchmarks/score/{model}_{template}_{dataset}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         seed=SPECS["splits"]["seed"],
     script:
@@ -108,7 +108,7 @@ rule results_table:
     benchmark:
         "benchmarks/tables/{dataset}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         rows=MAIN_ENTRIES,
         comparisons=SPECS["models"]["comparisons"],
@@ -130,6 +130,6 @@ rule table2:
     benchmark:
         "benchmarks/tables/table2.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     script:
         "../scripts/copy_file.py"

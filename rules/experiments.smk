@@ -103,7 +103,7 @@ rule experiment_table:
     wildcard_constraints:
         table="|".join(EXPERIMENTS["tables"]) or "no-experiment-table",
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         rows=get_experiment_rows,
         table=get_experiment_spec,
@@ -127,7 +127,7 @@ rule scale_figure:
     benchmark:
         "benchmarks/tables/scale_{dataset}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         sizes=[(label, row_entries([base])[0], row_entries([dvmap])[0]) for label, base, dvmap in PLAN.scale_rows],
         references=REFERENCE_PREDICTORS,

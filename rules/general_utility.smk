@@ -29,7 +29,7 @@ rule general_utility_task:
     benchmark:
         "benchmarks/general_utility/task_{gu_task}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         task=get_gu_local_task,
         option_lists=get_gu_option_lists,
@@ -50,7 +50,7 @@ rule general_utility_eval:
     benchmark:
         "benchmarks/general_utility/{gu_pair}_{gu_run}_{gu_task_set}.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     threads: 2
     resources:
         gpu=get_gu_gpus,
@@ -73,7 +73,7 @@ rule table11:
     benchmark:
         "benchmarks/general_utility/table11.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/evaluate.yaml"
     params:
         runs=get_gu_runs,
         tolerance=GU["tolerance"],

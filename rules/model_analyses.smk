@@ -26,7 +26,7 @@ rule robustness_dataset:
     wildcard_constraints:
         robustness="|".join(ROBUSTNESS_DATASETS),
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         spec={k: MODEL_ANALYSES[k] for k in ("income_flip", "option_order")},
         attribute_names=ATTRIBUTE_NAMES,
@@ -45,7 +45,7 @@ rule question_embeddings:
     benchmark:
         "benchmarks/analyses/question_embeddings.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         embedding=MODEL_ANALYSES["embedding"],
         questions=[{k: q[k] for k in ("id", "role", "text", "options")} for q in SPECS["questions"]["questions"]],
@@ -72,7 +72,7 @@ rule entropy_accuracy:
     benchmark:
         "benchmarks/analyses/entropy_accuracy.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         rows=row_prediction_files("cross_demographic"),
         seed=MODEL_ANALYSES["seed"],
@@ -96,7 +96,7 @@ rule value_flip:
     benchmark:
         "benchmarks/analyses/value_flip.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         original=row_prediction_files("cross_demographic"),
         perturbed={d: row_prediction_files(d) for d in ROBUSTNESS_USED},
@@ -123,7 +123,7 @@ rule country_gain:
     benchmark:
         "benchmarks/analyses/country_gain.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         rows=row_prediction_files("cross_country"),
         comparisons=SPECS["models"]["comparisons"],
@@ -153,7 +153,7 @@ rule question_gain:
     benchmark:
         "benchmarks/analyses/question_gain.tsv"
     conda:
-        "../envs/data.yaml"
+        "../envs/analyses.yaml"
     params:
         rows=row_prediction_files("cross_value"),
         comparisons=SPECS["models"]["comparisons"],

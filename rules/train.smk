@@ -21,7 +21,7 @@ rule tiny_base_model:
     wildcard_constraints:
         model="|".join(LOCAL_MODELS) or "no-local-model",
     conda:
-        "../envs/data.yaml"
+        "../envs/train-local.yaml"
     threads: 2
     params:
         local=get_base_config,
@@ -47,7 +47,7 @@ rule train_local:
     wildcard_constraints:
         run="|".join(map(re.escape, LOCAL_RUNS)) or "no-local-run",
     conda:
-        "../envs/data.yaml"
+        "../envs/train-local.yaml"
     threads: 2
     params:
         local=get_run_local_config,
