@@ -20,6 +20,13 @@ QUESTION_ROLES = [{"id": q["id"], "role": q["role"]} for q in QUESTIONS]
 SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("text", "category")} for q in QUESTIONS]}
 
 
+# ... and its attribute codes do not depend on what the study does with missing codes.
+SYNTHETIC_ATTRIBUTES = {
+    **SPECS["attributes"],
+    "attributes": [{k: v for k, v in a.items() if k != "missing"} for a in SPECS["attributes"]["attributes"]],
+}
+
+
 SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
     "attributes": {
         "attributes": [
@@ -38,7 +45,9 @@ def get_survey_file(wildcards=None):
 def get_country(wildcards):
     """A country's slice of the countries spec that its coded data depends on (not its role, nor
     its analysis fields)."""
-    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "name")}
+    country = COUNTRIES[wildcards.country]
+    # b_country (pooled B_COUNTRY codes) only where set, so a country of one code keeps its params
+    return {k: country[k] for k in ("iso3", "iso_numeric", "b_country", "name") if k in country}
 
 
 def get_country_role(wildcards):
@@ -72,6 +81,11 @@ def get_sampling_record(wildcards=None):
     return country_files("sampling", COUNTRIES) if config["data_source"] == "wvs" else []
 
 
+def get_missing_record(wildcards=None):
+    """Per country: respondents with missing attribute codes, and those the attributes spec drops."""
+    return country_files("missing", COUNTRIES) if config["data_source"] == "wvs" else []
+
+
 # Trivial on a cluster: run on the submit host (profiles/slurm/).
 localrules:
     audit_leakage,
@@ -93,7 +107,7 @@ rule synthetic_survey:
         "../envs/data.yaml"
     params:
         size=config["synthetic_size"],
-        attributes=SPECS["attributes"],
+        attributes=SYNTHETIC_ATTRIBUTES,
         questions=SYNTHETIC_QUESTIONS,
         synthetic=SPECS["synthetic"],
     script:
@@ -130,6 +144,7 @@ if config["data_source"] == "wvs":
         output:
             respondents="results/data/countries/{country}/respondents.parquet",
             archetypes="results/data/countries/{country}/archetypes.parquet",
+            missing="results/data/countries/{country}/missing.json",
         log:
             "logs/country_data/{country}.log",
         benchmark:
@@ -305,6 +320,7 @@ else:
         params:
             countries=SPECS["countries"]["countries"],
             attribute_names=ATTRIBUTE_NAMES,
+            questions=[{"id": q["id"], "options": q["options"]} for q in QUESTIONS],  # ids and option order
             data_source="release",  # a file built from the survey differs in params: it is replaced, never reused
         script:
             "../scripts/import_release.py"
@@ -334,6 +350,7 @@ rule audit_counts:
     input:
         datasets=get_all_datasets(),
         sampling=get_sampling_record(),
+        missing=get_missing_record(),
     output:
         reported("results/audit/counts.json", "audits/counts", "data audits"),
     log:
