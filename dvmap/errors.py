@@ -23,3 +23,14 @@ class SurveyFileError(DVMapError):
 
 class LeakageError(DVMapError):
     """Samples leak between splits that must be disjoint."""
+
+
+class OutputError(DVMapError):
+    """An output cannot be written: names the file and its folder."""
+
+    def __init__(self, path, exc: OSError):
+        from pathlib import Path
+
+        self.path = Path(path)
+        super().__init__(f"cannot write {self.path}: the folder {self.path.parent} is not writable here "
+                         f"({exc.strerror or exc}); check its permissions and free space, or build in another folder")

@@ -12,15 +12,26 @@ from typing import Any
 
 import pandas as pd
 
-from dvmap.errors import DVMapError
+from dvmap.errors import DVMapError, OutputError
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[Path]:
+    """Create `path`'s folder; an OS error while writing (permission denied, read-only or full disk,
+    a file where the folder should be) is an OutputError naming the file and its folder."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield path
+    except OSError as exc:  # pyarrow raises PermissionError/OSError without the file's name
+        raise OutputError(path, exc) from None
 
 
 def write_json(obj: Any, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with writing(path) as path:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def read_parquets(paths, columns: list[str] | None = None) -> pd.DataFrame:
@@ -30,11 +41,10 @@ def read_parquets(paths, columns: list[str] | None = None) -> pd.DataFrame:
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     """Write without the index; the same frame always gives the same bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with writing(path) as path:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
 
 
 @contextmanager
@@ -45,14 +55,25 @@ def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
     logger.setLevel(logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+        try:
+            with writing(log_path):
+                handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+        except OutputError as error:
+            raise SystemExit(f"ERROR: {error}") from None
     for h in handlers:
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(h)
     try:
         yield logger
     except DVMapError as error:
+        logger.error("%s", error)
+        raise SystemExit(f"ERROR: {error}") from None
+    except PermissionError as exc:  # any other writer (a CSV, a figure, a model folder) that may not write
+        if exc.filename is None:
+            raise
+        where = Path(exc.filename)
+        error = DVMapError(f"permission denied on {where} (in the folder {where.parent}): this user cannot write or "
+                           f"read it; check the folder's permissions, or build in another folder")
         logger.error("%s", error)
         raise SystemExit(f"ERROR: {error}") from None
     except Exception:

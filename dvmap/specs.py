@@ -29,15 +29,58 @@ def _stringify_keys(node: Any) -> Any:
     return node
 
 
+# Nodes a spec may hold once its YAML aliases are expanded. The largest shipped spec
+# (synthetic_calibration.yaml) has about 2,400; a spec of every WVS-7 country stays far below. An alias
+# bomb (an alias of a list of aliases, nested) passes it after a few levels and would otherwise be
+# expanded by every reader and by the schema check (43 million nodes made every dry run 10x slower).
+MAX_SPEC_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """Nodes of `node` with every alias expanded, counted without expanding them (shared nodes are
+    counted once per use); stops counting past `limit`."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        if id(n) not in sizes:
+            sizes[id(n)] = 0  # a recursive alias counts once
+            children = [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else (
+                n.value if isinstance(n, yaml.SequenceNode) else [])
+            total = 1
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+            sizes[id(n)] = total
+        return sizes[id(n)]
+
+    return size(node)
+
+
 def read_yaml(path: str | Path) -> Any:
+    """A spec file's content. An empty file, invalid YAML or aliases expanding past MAX_SPEC_NODES are
+    errors naming the file."""
     path = Path(path)
     if not path.is_file():
         raise SpecError(path, "", "file not found")
     try:
         with open(path, encoding="utf-8") as fh:
-            return _stringify_keys(yaml.safe_load(fh))
+            loader = yaml.SafeLoader(fh)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    raise SpecError(path, "", "the file is empty (or holds only comments): expected a YAML mapping")
+                size = _expanded_size(node, MAX_SPEC_NODES)
+                if size > MAX_SPEC_NODES:
+                    raise SpecError(path, "", f"more than {MAX_SPEC_NODES:,} YAML nodes once its aliases (*name) are "
+                                              f"expanded: refused (a spec this large is an alias bomb or a mistake)")
+                return _stringify_keys(loader.construct_document(node))
+            finally:
+                loader.dispose()
     except yaml.YAMLError as exc:
         raise SpecError(path, "", f"not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(path, "", f"not UTF-8 text: {exc}") from None
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -87,10 +130,22 @@ def _one_reader_per_variable(items: list[dict], id_key: str, what: str, file, pa
         seen[var] = item[id_key]
 
 
+def country_codes(country: dict) -> list[int]:
+    """The B_COUNTRY codes whose respondents make up a country: `b_country`, else its ISO numeric code."""
+    return list(country.get("b_country") or [country["iso_numeric"]])
+
+
 def check_countries(spec: dict, file) -> None:
     countries = spec["countries"]
     for key in ("iso3", "iso_numeric", "name"):
         _unique(countries, key, file, "countries")
+    pooled: dict[int, str] = {}  # a B_COUNTRY code belongs to one country at most
+    for i, c in enumerate(countries):
+        for code in country_codes(c):
+            if code in pooled:
+                raise SpecError(file, f"countries/{i}/b_country" if "b_country" in c else f"countries/{i}/iso_numeric",
+                                f"B_COUNTRY code {code} of {c['iso3']} is also read by {pooled[code]}")
+            pooled[code] = c["iso3"]
     roles = {c["role"] for c in countries}
     if "train" not in roles:
         raise SpecError(file, "countries", "no country has role 'train'")
@@ -116,6 +171,9 @@ def check_attributes(spec: dict, file) -> None:
     for i, a in enumerate(attrs):
         if "bins" in a:
             _check_bins(a["bins"], file, f"attributes/{i}/bins", "label")
+        if a.get("from_countries") and "missing" in a:
+            raise SpecError(file, f"attributes/{i}/missing", "the country attribute has no missing codes "
+                                                            "(its respondents are picked by B_COUNTRY)")
 
 
 def check_questions(spec: dict, file) -> None:
@@ -161,9 +219,14 @@ def check_prompts(spec: dict, file, workflow_dir: str | Path = ROOT) -> None:
     for i, name in enumerate(spec["exports"]["verl"]["templates"]):
         if name not in templates:
             raise SpecError(file, f"exports/verl/templates/{i}", f"unknown template '{name}' (have {sorted(templates)})")
+    folder = (Path(workflow_dir) / "templates").resolve()
     for name, t in templates.items():
         for role in ("user", "system"):
-            if not (Path(workflow_dir) / "templates" / t[role]).is_file():
+            path = (folder / t[role]).resolve()
+            if not path.is_relative_to(folder):  # Jinja2's loader would refuse it later, without naming the key
+                raise SpecError(file, f"templates/{name}/{role}", f"'{t[role]}' points outside the templates folder "
+                                                                  f"{folder} (give a path inside it)")
+            if not path.is_file():
                 raise SpecError(file, f"templates/{name}/{role}", f"templates/{t[role]} does not exist")
 
 
@@ -228,11 +291,26 @@ def load_spec(kind: str, path: str | Path, workflow_dir: str | Path = ROOT) -> d
 def load_all(paths: dict[str, str], workflow_dir: str | Path = ROOT) -> dict[str, dict]:
     """Load every spec named in the top-level config, then the checks that span several specs."""
     specs = {kind: load_spec(kind, paths[kind], workflow_dir) for kind in SPEC_KINDS}
-    check_cross_spec(specs, paths)
+    check_cross_spec(specs, paths, workflow_dir)
     return specs
 
 
-def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
+def check_template_variables(specs: dict, paths: dict[str, str], workflow_dir: str | Path = ROOT) -> None:
+    """Every variable a template reads is one the kit gives it (user: the attributes, question and
+    options; system: none), so a typo stops the run before any job with the template's file and line."""
+    from dvmap.data.prompts import TemplateError, check_template, environment, template_variable_names
+
+    env = environment(Path(workflow_dir) / "templates")
+    user = template_variable_names([a["name"] for a in specs["attributes"]["attributes"]])
+    for name, t in specs["prompts"]["templates"].items():
+        for role, known in (("user", user), ("system", [])):
+            try:
+                check_template(env, t[role], known)
+            except TemplateError as error:
+                raise SpecError(paths["prompts"], f"templates/{name}/{role}", str(error)) from None
+
+
+def check_cross_spec(specs: dict, paths: dict[str, str], workflow_dir: str | Path = ROOT) -> None:
     from dvmap.data.synthetic import check_synthetic_against  # synthetic spec refers to the others
 
     attrs = specs["attributes"]["attributes"]
@@ -243,6 +321,7 @@ def check_cross_spec(specs: dict, paths: dict[str, str]) -> None:
                             f"{a['wvs_var']} is also a question variable in {paths['questions']}: attribute "
                             f"'{a['name']}' and question {question_of_var[a['wvs_var'].upper()]} both read it")
     check_synthetic_against(specs, paths)
+    check_template_variables(specs, paths, workflow_dir)
     templates = specs["prompts"]["templates"]
     for section in ("models", "eval_models"):
         for name, model in specs["models"][section].items():
@@ -315,8 +394,10 @@ def check_countries_in_synthetic(specs: dict, paths: dict[str, str]) -> None:
     real file, whose countries are checked when it is read)."""
     held = {c["iso_numeric"]: c["iso3"] for c in specs["synthetic"]["countries"]}
     for i, c in enumerate(specs["countries"]["countries"]):
-        if held.get(c["iso_numeric"]) != c["iso3"]:
+        pooled = "b_country" in c  # pooled codes may be other countries of the file (Northern Ireland in GBR)
+        if (not pooled and held.get(c["iso_numeric"]) != c["iso3"]) or any(k not in held for k in country_codes(c)):
             raise SpecError(paths["countries"], f"countries/{i}",
-                            f"{c['iso3']} ({c['iso_numeric']}) is not in the synthetic survey file, which holds "
+                            f"{c['iso3']} ({'/'.join(map(str, country_codes(c)))}) is not in the synthetic survey "
+                            f"file, which holds "
                             f"{', '.join(f'{iso} ({n})' for n, iso in held.items())} (its countries are listed in "
                             f"{paths['synthetic']}: countries; a real file is set with survey_file)")

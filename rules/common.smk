@@ -5,6 +5,7 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.io import get_wildcard_names
 from snakemake.utils import validate
 
 from dvmap.analyses.robustness import ROBUSTNESS_DATASETS
@@ -16,11 +17,35 @@ from dvmap.errors import DVMapError
 from dvmap.experiments import MAIN, plan_experiments, row_entries, row_files
 from dvmap.specs import load_config
 
+
+def check_literal_paths(config, specs):
+    """Paths from the config become rule inputs, where Snakemake reads `{name}` as a wildcard (and
+    doubled braces are not undone in what an input function returns): such a path would not be taken
+    literally (a survey file /data/wvs{v6}.sav left the previous file's corpus in place with "Nothing
+    to be done"), so it is refused, naming the key."""
+    paths = {
+        "survey_file": config.get("survey_file"),
+        "release_dir": config.get("release_dir"),
+        **{f"specs/{kind}": path for kind, path in config["specs"].items()},
+        f"{config['specs']['synthetic']}: calibration": specs["synthetic"]["calibration"],
+    }
+    for key, path in paths.items():
+        names = get_wildcard_names(str(path)) if path is not None else set()
+        if names:
+            raise DVMapError(
+                f"specs/config.yaml (merged with --config/--configfile): {key}: the path {path} holds "
+                f"{', '.join(f'{{{n}}}' for n in sorted(names))}, which Snakemake would read as a wildcard "
+                f"instead of the file's name; rename the file or folder, or link it (ln -s) under a name "
+                f"without braces"
+            )
+
+
 try:
     # load_config names a wrong key (file and key path); snakemake's validate then fills in the
     # schema's defaults for keys a --configfile left out.
     SPECS = load_config(config, workflow.basedir)  # schemas/ and templates/ beside the Snakefile
     validate(config, str(Path(workflow.basedir) / "schemas/config.schema.yaml"), set_default=True)
+    check_literal_paths(config, SPECS)
     if config["data_source"] == "wvs" and config["survey_file"] is not None:
         check_survey_file(config["survey_file"], SPECS)
     if config["data_source"] == "release" and not config["release_dir"]:
@@ -119,8 +144,8 @@ def get_dataset(wildcards):
 
 
 def country_files(kind, countries):
-    """Per-country data files (respondents, archetypes, pools, sampling) of some countries."""
-    ext = "json" if kind == "sampling" else "parquet"
+    """Per-country data files (respondents, archetypes, pools, sampling, missing) of some countries."""
+    ext = "json" if kind in ("sampling", "missing") else "parquet"
     return [f"results/data/countries/{c}/{kind}.{ext}" for c in countries]
 
 

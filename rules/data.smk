@@ -1,7 +1,7 @@
 # Survey file -> the needed codes of every respondent -> per country: respondents, archetypes and
 # pools -> corpus and benchmarks -> audits. Each rule gets only its slice of the specs through params
 # and each country's work is a job of its own, so editing one spec, adding a country or rewording a
-# question reruns only the jobs that use it (README, "Add a country").
+# question reruns only the jobs that use it (docs/data.md, "Add a country").
 
 
 include: "inputs/data.smk"
@@ -28,7 +28,7 @@ rule synthetic_survey:
         "../envs/data.yaml"
     params:
         size=config["synthetic_size"],
-        attributes=SPECS["attributes"],
+        attributes=SYNTHETIC_ATTRIBUTES,
         questions=SYNTHETIC_QUESTIONS,
         synthetic=SPECS["synthetic"],
     script:
@@ -65,6 +65,7 @@ if config["data_source"] == "wvs":
         output:
             respondents="results/data/countries/{country}/respondents.parquet",
             archetypes="results/data/countries/{country}/archetypes.parquet",
+            missing="results/data/countries/{country}/missing.json",
         log:
             "logs/country_data/{country}.log",
         benchmark:
@@ -240,6 +241,7 @@ else:
         params:
             countries=SPECS["countries"]["countries"],
             attribute_names=ATTRIBUTE_NAMES,
+            questions=[{"id": q["id"], "options": q["options"]} for q in QUESTIONS],  # ids and option order
             data_source="release",  # a file built from the survey differs in params: it is replaced, never reused
         script:
             "../scripts/import_release.py"
@@ -269,6 +271,7 @@ rule audit_counts:
     input:
         datasets=get_all_datasets(),
         sampling=get_sampling_record(),
+        missing=get_missing_record(),
     output:
         reported("results/audit/counts.json", "audits/counts", "data audits"),
     log:

@@ -139,3 +139,108 @@ def test_api_key_is_redacted_everywhere(server, tmp_path, monkeypatch, capsys, c
     for where, text in texts.items():
         assert KEY not in text, where
     assert srv.total() > 0
+
+
+# ---- malformed HTTP 200 answers and Retry-After (issue 17) -------------------------------------------------------
+COMPLETION = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": "<answer>Yes</answer>"}}]}
+NULL_CONTENT = {**COMPLETION, "choices": [{"index": 0, "finish_reason": "length",
+                                           "message": {"role": "assistant", "content": None}}]}
+MALFORMED = {"not JSON": b"<html><body>502 Bad Gateway</body></html>", "a list": b"[]", "an empty object": b"{}",
+             "no choices": b'{"choices": []}', "choices of another shape": b'{"choices": "abc"}',
+             "content null": json.dumps(NULL_CONTENT).encode()}
+
+
+class BodyServer:
+    """A chat endpoint whose `answer(sample_id, attempt)` gives (status, body bytes, headers) of each call."""
+
+    def __init__(self, answer):
+        self.calls, self.times, self.lock = {}, {}, threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                sid = body["messages"][-1]["content"].split()[1]
+                with server.lock:
+                    server.calls[sid] = server.calls.get(sid, 0) + 1
+                    server.times.setdefault(sid, []).append(time.monotonic())
+                    code, data, headers = answer(sid, server.calls[sid])
+                self.send_response(code)
+                for key, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd, self.url = serve_in_thread(Handler)
+
+
+@pytest.fixture
+def body_server():
+    made = []
+
+    def make(answer):
+        made.append(BodyServer(answer))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.httpd.shutdown()
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_a_malformed_answer_is_retried_as_an_api_error_of_its_sample(body_server, tmp_path, kind):
+    good = json.dumps(COMPLETION).encode()
+    srv = body_server(lambda sid, attempt: (200, MALFORMED[kind] if attempt == 1 or sid == "s0" else good, {}))
+    store = PredictionLog(tmp_path / "p.jsonl")
+    generate_into(store, OpenAIBackend(srv.url, "m", {**SAMPLING, "concurrency": 1}), requests(4))
+    records = store.load()
+    assert [records[f"s{i}"]["status"] for i in range(4)] == ["api_error", "ok", "ok", "ok"]
+    assert srv.calls == {"s0": SAMPLING["retries"] + 1, "s1": 2, "s2": 2, "s3": 2}  # every malformed answer retried
+    expected = "content null" if kind == "content null" else "HTTP 200 with"
+    assert records["s0"]["error"].startswith("MalformedAnswer: HTTP 200") and expected in records["s0"]["error"]
+    assert records["s0"]["parsed"] is None  # an API error, not a parse failure
+
+
+def test_an_endpoint_answering_only_malformed_bodies_stops_fast(body_server, tmp_path):
+    srv = body_server(lambda sid, attempt: (200, b"[]", {}))
+    with pytest.raises(EndpointError, match=rf"{srv.url} \(model m\): the first {FAIL_FAST_AFTER} requests all failed, "
+                                            r"malformed answers \(MalformedAnswer: HTTP 200 without a chat completion"):
+        generate_into(PredictionLog(tmp_path / "p.jsonl"), OpenAIBackend(srv.url, "m", {**SAMPLING, "retries": 0}),
+                      requests(100))
+    assert sum(srv.calls.values()) < FAIL_FAST_AFTER + SAMPLING["concurrency"]
+
+
+def test_retry_after_is_honoured(body_server, tmp_path):
+    good = json.dumps(COMPLETION).encode()
+    srv = body_server(lambda sid, attempt: (429, b'{"error": {"message": "slow down"}}', {"Retry-After": "1"})
+                      if attempt == 1 else (200, good, {}))
+    store = PredictionLog(tmp_path / "p.jsonl")
+    generate_into(store, OpenAIBackend(srv.url, "m", SAMPLING), requests(1))  # backoff 0.05 s alone
+    assert store.load()["s0"]["status"] == "ok"
+    first, second = srv.times["s0"]
+    assert second - first >= 1.0
+
+
+def test_retry_after_values():
+    class Response:
+        def __init__(self, headers):
+            self.headers = headers
+
+    class Error(Exception):
+        def __init__(self, headers):
+            self.response = Response(headers)
+
+    from email.utils import formatdate
+
+    assert backends.retry_after(Error({"retry-after": "2"})) == 2.0
+    assert backends.retry_after(Error({"retry-after-ms": "1500", "retry-after": "9"})) == 1.5
+    assert 8 <= backends.retry_after(Error({"retry-after": formatdate(time.time() + 10, usegmt=True)})) <= 10
+    assert backends.retry_after(Error({"retry-after": "3600"})) == backends.MAX_RETRY_AFTER
+    assert backends.retry_after(Error({"retry-after": "soon"})) is None
+    assert backends.retry_after(Error({})) is None and backends.retry_after(ValueError()) is None

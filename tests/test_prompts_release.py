@@ -10,7 +10,8 @@ RELEASE_SYSTEM = "\nRespond in the following format:\n<reasoning>\n ...\n</reaso
 
 @pytest.fixture(scope="module")
 def dev_samples(release_dev, _specs, attribute_names):
-    return release.release_to_samples(release_dev, attribute_names, _specs["countries"]["countries"], "dev.parquet")
+    return release.release_to_samples(release_dev, attribute_names, _specs["countries"]["countries"], "dev.parquet",
+                                      _specs["questions"]["questions"])
 
 
 def test_structured_cot_reproduces_every_released_prompt(release_dev, dev_samples, _specs, attribute_names):
@@ -69,10 +70,12 @@ def test_release_frequency_and_ids(release_dev, dev_samples):
 def test_release_missing_column_is_named(attribute_names, _specs):
     frame = pd.DataFrame({"Q_id": ["Q1"]})
     with pytest.raises(SurveyFileError, match=r"rel.parquet: missing release columns \['Country'"):
-        release.release_to_samples(frame, attribute_names, _specs["countries"]["countries"], "rel.parquet")
+        release.release_to_samples(frame, attribute_names, _specs["countries"]["countries"], "rel.parquet",
+                                   _specs["questions"]["questions"])
 
 
 def test_release_unknown_country_is_named(release_dev, attribute_names, _specs):
     frame = release_dev.head(2).assign(Country="Atlantis")
     with pytest.raises(SurveyFileError, match="names not in the countries spec: \\['Atlantis'\\]"):
-        release.release_to_samples(frame, attribute_names, _specs["countries"]["countries"], "rel.parquet")
+        release.release_to_samples(frame, attribute_names, _specs["countries"]["countries"], "rel.parquet",
+                                   _specs["questions"]["questions"])

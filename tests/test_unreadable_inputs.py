@@ -102,9 +102,11 @@ def test_release_answers_not_among_options_give_count_and_first_rows(specs, attr
     frame = release_rows(specs, attribute_names)
     frame.loc[[1, 4], "answer"] = ["Very importnat", "Maybe"]
     countries = specs["countries"]["countries"]
-    ok = release.release_to_samples(release_rows(specs, attribute_names), attribute_names, countries, "dev.parquet")
+    ok = release.release_to_samples(release_rows(specs, attribute_names), attribute_names, countries, "dev.parquet",
+                                    specs["questions"]["questions"])
     with pytest.raises(SurveyFileError) as err:
-        release.release_to_samples(frame, attribute_names, countries, "dev.parquet")
+        release.release_to_samples(frame, attribute_names, countries, "dev.parquet",
+                                    specs["questions"]["questions"])
     message = str(err.value)
     assert "dev.parquet: column answer: 2 of 6 answers are not among their Options; first: row 1 (" in message
     for row, answer in ((1, "Very importnat"), (4, "Maybe")):

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from dvmap.specs import country_codes
+
 LIST_SEPARATOR = "; "
 
 
@@ -39,7 +41,7 @@ def attribute_table(attributes_spec: Mapping, countries: Sequence[Mapping], max_
     rows = []
     for a in attributes_spec["attributes"]:
         if a.get("from_countries"):
-            coding, items = "countries", [f"{c['iso_numeric']} = {c['name']}" for c in countries]
+            coding, items = "countries", [f"{'+'.join(map(str, country_codes(c)))} = {c['name']}" for c in countries]
         elif "bins" in a:
             coding, items = "bins", [bin_text(b) for b in a["bins"]]
         else:
@@ -49,7 +51,9 @@ def attribute_table(attributes_spec: Mapping, countries: Sequence[Mapping], max_
             items = [*items[:max_items], f"... (+{n - max_items} more)"]
         rows.append({"attribute": a["name"], "wvs_var": a["wvs_var"], "coding": coding, "n_labels": n,
                      "labels": LIST_SEPARATOR.join(items),
-                     "missing": f"negative codes -> '{attributes_spec['not_answered']}'"})
+                     "missing": "" if a.get("from_countries") else
+                     "negative codes -> respondent dropped" if a.get("missing") == "drop" else
+                     f"negative codes -> '{attributes_spec['not_answered']}'"})
     return pd.DataFrame(rows, columns=["attribute", "wvs_var", "coding", "n_labels", "labels", "missing"])
 
 

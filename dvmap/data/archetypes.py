@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dvmap.errors import SurveyFileError
+
 PROFILE_SEPARATOR = "\x1f"  # cannot occur in a label
 
 
@@ -26,16 +28,31 @@ def shannon_entropy(weights: Sequence[float], base: float = 2.0) -> float:
     return float(-(p * np.log(p)).sum() / np.log(base)) + 0.0
 
 
-def archetype_table(respondents: pd.DataFrame, questions: Sequence[Mapping], filter_spec: Mapping) -> pd.DataFrame:
+def check_weights(respondents: pd.DataFrame, file: str) -> None:
+    """Weighted entropies need weight: a country whose weights sum to zero is an error naming it."""
+    totals = respondents.groupby("country", sort=False)["weight"].agg(["sum", "size"])
+    zero = totals[totals["sum"] <= 0]
+    if len(zero):
+        named = ", ".join(f"{c} ({int(n)} respondents)" for c, n in zero["size"].items())
+        raise SurveyFileError(file, f"column W_WEIGHT: the weights of {named} sum to zero, and the filter spec sets "
+                                    f"use_weight: no answer distribution can be weighted (fix the weights, or set "
+                                    f"use_weight: false)")
+
+
+def archetype_table(respondents: pd.DataFrame, questions: Sequence[Mapping], filter_spec: Mapping,
+                    file: str = "the survey file") -> pd.DataFrame:
     """One row per (profile, question) with answers: n_respondents, entropy (bits), modal answer, kept.
 
     Rows are ordered by profile id, then question order. The mode breaks ties by the lower option
     index, so the result does not depend on row order. Grouping runs on integer keys (fast on the
-    full WVS-7 size).
+    full WVS-7 size). With weights, a country or a (profile, question) whose answers' weights sum
+    to zero is an error naming it (`file`: where the weights come from): its entropy would be NaN.
     """
     profiles, pid = np.unique(respondents["profile_id"].to_numpy(dtype=str), return_inverse=True)
     n_q = len(questions)
     k_max = max(len(q["options"]) for q in questions)
+    if filter_spec["use_weight"]:
+        check_weights(respondents, file)
     weight = respondents["weight"].to_numpy(dtype=float) if filter_spec["use_weight"] else np.ones(len(respondents))
     keys, weights = [], []
     for j, q in enumerate(questions):
@@ -49,10 +66,20 @@ def archetype_table(respondents: pd.DataFrame, questions: Sequence[Mapping], fil
     pair_of_answer = key_per_answer // k_max
     pair_keys, pair_index = np.unique(pair_of_answer, return_inverse=True)
     w_pair = np.bincount(pair_index, weights=w_answer)
+    if (w_pair <= 0).any():  # every respondent of the pair weighs 0: no distribution, NaN entropy
+        first = int(np.flatnonzero(w_pair <= 0)[0])
+        profile, q = profiles[pair_keys[first] // n_q], questions[pair_keys[first] % n_q]["id"]
+        members = respondents["profile_id"].to_numpy(dtype=str) == profile
+        raise SurveyFileError(file, f"column W_WEIGHT: the respondents of profile {profile} "
+                                    f"({respondents['country'].to_numpy()[members][0]}) who answered {q} all have weight "
+                                    f"0, and the filter spec sets use_weight ({int((w_pair <= 0).sum())} (profile, "
+                                    f"question) pairs have no weight; fix the weights, or set use_weight: false)")
     p = w_answer / w_pair[pair_index]
     entropy = np.bincount(pair_index, weights=-(p * np.log2(p)))
     distinct = np.bincount(pair_index)
     entropy = np.where(distinct == 1, 0.0, entropy)  # unanimous pairs: exactly 0, never -0.0
+    if np.isnan(entropy).any():  # NaN would pass every filter rule's comparison unnoticed
+        raise ValueError("NaN entropy")
     # Mode: per pair, the answer with the largest weight, ties to the lower option index.
     order = np.lexsort((key_per_answer % k_max, -w_answer, pair_index))
     first = order[np.r_[True, pair_index[order][1:] != pair_index[order][:-1]]]

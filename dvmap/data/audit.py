@@ -123,9 +123,28 @@ def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attrib
     }
 
 
-def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Mapping]) -> dict:
-    """Samples and profiles per dataset, per country and per question; sampling shortfalls."""
+def missing_attributes_report(records: Sequence[Mapping]) -> dict:
+    """Countries' missing_attribute_counts records (wvs_io) and their totals: respondents read,
+    dropped and kept, and per attribute its treatment and the respondents with a missing code."""
+    per_attribute: dict = {}
+    for r in records:
+        for name, a in r["per_attribute"].items():
+            total = per_attribute.setdefault(name, {"missing": a["missing"], "respondents": 0})
+            total["respondents"] += a["respondents"]
+    return {"respondents": sum(r["respondents"] for r in records), "dropped": sum(r["dropped"] for r in records),
+            "kept": sum(r["kept"] for r in records), "per_attribute": per_attribute,
+            "per_country": {r["country"]: {k: r[k] for k in ("respondents", "dropped", "kept", "per_attribute")}
+                            for r in records}}
+
+
+def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Mapping],
+                  missing: Sequence[Mapping] = ()) -> dict:
+    """Samples and profiles per dataset, per country and per question; sampling shortfalls; with
+    `missing` (per country: wvs_io.missing_attribute_counts' record), the respondents each
+    attribute's missing codes drop or label."""
     out: dict = {"datasets": {}, "sampling_shortfalls": list(shortfalls)}
+    if missing:
+        out["missing_attribute_codes"] = missing_attributes_report(missing)
     for name, d in datasets.items():
         out["datasets"][name] = {
             "samples": int(len(d)),

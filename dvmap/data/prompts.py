@@ -3,14 +3,23 @@ message per sample."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 import jinja2.nodes
 import pandas as pd
 
+from dvmap.errors import DVMapError
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+class TemplateError(DVMapError):
+    """A prompt template that cannot be rendered: names the template file, the line and what is wrong."""
 
 
 def variable_name(attribute: str) -> str:
@@ -22,6 +31,40 @@ def environment(template_dir: str | Path = TEMPLATE_DIR) -> jinja2.Environment:
     # keep_trailing_newline and no trimming: whitespace is part of the released stimulus.
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)), keep_trailing_newline=True,
                               undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def template_variable_names(attribute_names: Sequence[str]) -> list[str]:
+    """What a user template is given (template_variables' columns); a system template is given nothing."""
+    return [*(variable_name(a) for a in attribute_names), "question", "options"]
+
+
+def check_template(env: jinja2.Environment, name: str, known: Sequence[str]) -> None:
+    """Every variable the template reads is one it is given: an undefined one (`{{ gendr }}`) is an
+    error naming the template file, the variable and its line, before any prompt is rendered."""
+    try:
+        source = env.loader.get_source(env, name)[0]
+        tree = env.parse(source, name=name)
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"templates/{name}: not found in {env.loader.searchpath}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"templates/{name}, line {exc.lineno}: {exc.message}") from None
+    undefined = jinja2.meta.find_undeclared_variables(tree) - set(known) - set(env.globals)
+    if undefined:
+        uses = sorted((n.lineno, n.name) for n in tree.find_all(jinja2.nodes.Name) if n.name in undefined)
+        line, variable = uses[0]
+        raise TemplateError(f"templates/{name}, line {line}: undefined variable '{variable}' (the template is given "
+                            f"{', '.join(known) if known else 'no variables'})")
+
+
+@contextmanager
+def _naming_template(template: jinja2.Template, name: str) -> Iterator[None]:
+    """Jinja2's rendering errors (an undefined attribute, a filter failing) with the template file and line."""
+    try:
+        yield
+    except jinja2.TemplateError as exc:
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == template.filename]
+        where = f", line {lines[-1]}" if lines else ""
+        raise TemplateError(f"templates/{name}{where}: {type(exc).__name__}: {exc}") from None
 
 
 def template_variables(samples: pd.DataFrame, attribute_names: Sequence[str]) -> pd.DataFrame:
@@ -60,7 +103,13 @@ def render_user_prompts(env: jinja2.Environment, name: str, variables: pd.DataFr
     the pieces are joined: the full WVS-7 size needs it. The first row is checked against a plain
     full render.
     """
+    check_template(env, name, list(variables.columns))
     template = env.get_template(name)
+    with _naming_template(template, name):
+        return _render_rows(env, template, name, variables)
+
+
+def _render_rows(env: jinja2.Environment, template: jinja2.Template, name: str, variables: pd.DataFrame) -> list[str]:
     columns = list(variables.columns)
     blocks = _block_variables(env, name)
     if not blocks or variables.empty:
@@ -93,7 +142,10 @@ def render_prompts(samples: pd.DataFrame, attribute_names: Sequence[str], templa
                    env: jinja2.Environment | None = None) -> pd.DataFrame:
     """sample_id, system and prompt for each sample."""
     env = env or environment()
-    system = env.get_template(template["system"]).render()
+    check_template(env, template["system"], [])
+    system_template = env.get_template(template["system"])
+    with _naming_template(system_template, template["system"]):
+        system = system_template.render()
     prompts = render_user_prompts(env, template["user"], template_variables(samples, attribute_names))
     return pd.DataFrame({"sample_id": samples["sample_id"].to_numpy(), "system": system, "prompt": prompts})
 

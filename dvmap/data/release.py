@@ -32,9 +32,39 @@ def read_release_split(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+OPTION_SEPARATOR = ", "  # the release's Options column: the options joined by it
+
+
+def check_questions_and_options(release: pd.DataFrame, questions: Sequence[Mapping], file: str) -> None:
+    """Every row's question is one of the questions spec, with the spec's options in the spec's order.
+    The answer index (and so LC and WD) counts positions in that order: a row listing the same options
+    in another order would give one answer two indices. Both errors name the question and the rows."""
+    spec = {q["id"]: OPTION_SEPARATOR.join(q["options"]) for q in questions}
+    q_ids = release["Q_id"].astype(str)
+    unknown = q_ids[~q_ids.isin(list(spec))]
+    if len(unknown):
+        counts = unknown.value_counts(sort=False)
+        named = ", ".join(f"{q} ({n} rows, first row {unknown.index[unknown == q][0]})" for q, n in counts.items())
+        raise SurveyFileError(file, f"column Q_id: questions not in the questions spec: {named} (add them to the "
+                                    f"questions spec, or remove those rows)")
+    differs = release["Options"].astype(str).to_numpy() != q_ids.map(spec).to_numpy()
+    if differs.any():
+        rows = release.index[differs]
+        first = rows[0]
+        q, given, expected = q_ids[first], str(release["Options"][first]), spec[q_ids[first]]
+        how = ("the same options in another order" if sorted(given.split(OPTION_SEPARATOR)) ==
+               sorted(expected.split(OPTION_SEPARATOR)) else "other options")
+        per_question = ", ".join(f"{k}: {n}" for k, n in q_ids[differs].value_counts(sort=False).items())
+        raise SurveyFileError(file, f"column Options: {len(rows)} rows list options other than the questions spec's, "
+                                    f"in that order ({per_question}); first: row {first} ({q}) has {how}, {given!r}, "
+                                    f"where the spec has {expected!r}; rows {rows[:10].tolist()} differ (an answer "
+                                    f"index counts positions in the spec's order, so one order per question)")
+
+
 def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], countries: Sequence[Mapping],
-                       file: str) -> pd.DataFrame:
-    """Kit schema from release columns (Q_id, Country, 11 attributes, Question, Options, answer, ...)."""
+                       file: str, questions: Sequence[Mapping]) -> pd.DataFrame:
+    """Kit schema from release columns (Q_id, Country, 11 attributes, Question, Options, answer, ...).
+    `questions`: the questions spec's entries (id and options), which every row must match."""
     missing = [c for c in [*RELEASE_COLUMNS, *attribute_names] if c not in release.columns]
     if missing:
         raise SurveyFileError(file, f"missing release columns {missing}")
@@ -43,7 +73,8 @@ def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], co
     if unknown:
         raise SurveyFileError(file, f"column Country: names not in the countries spec: {unknown[:5]}")
     out = release.reset_index(drop=True)
-    options = out["Options"].str.split(", ")
+    check_questions_and_options(out, questions, file)
+    options = out["Options"].str.split(OPTION_SEPARATOR)
     answer_index = [opts.index(a) if isinstance(opts, list) and a in opts else -1
                     for opts, a in zip(options, out["answer"])]
     samples = pd.DataFrame({"profile_id": profile_ids(out, attribute_names).to_numpy(), "q_id": out["Q_id"],

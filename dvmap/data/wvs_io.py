@@ -1,7 +1,9 @@
 """Read a WVS-7 survey file (.sav/.dta through pyreadstat, .csv through pandas) into respondents.
 
 Only the needed columns are read. Column names match case-insensitively (Stata files of some
-WVS releases use lower case).
+WVS releases use lower case); two columns matching one variable are an error. A country is the
+respondents of its B_COUNTRY code(s); attributes' missing codes keep or drop a respondent as the
+attributes spec says (docs/bad-input.md).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pyreadstat
 
 from dvmap.data import coding
 from dvmap.errors import SurveyFileError
+from dvmap.specs import country_codes
 
 COUNTRY_VAR = "B_COUNTRY"
 WEIGHT_VAR = "W_WEIGHT"
@@ -60,6 +63,50 @@ def _unreadable_csv(path: Path, exc: Exception) -> SurveyFileError:
     return SurveyFileError(path, f"cannot be read as .csv, expected {CSV_EXPECTED}{hint}: {type(exc).__name__}: {exc}")
 
 
+TRAILING_FIELD = "__dvmap_trailing_separator__"
+
+
+def _csv_trailing_separator(path: Path, sep: str) -> bool:
+    """Whether the rows end with a separator the header lacks (`a,b` over `1,2,`), as some exports
+    write them. pandas would take the rows' first field as an index and shift every column by one;
+    any other mismatch between the header and the first row is an error saying so."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = csv.reader(fh, delimiter=sep)
+            header, first = next(rows, None), next(rows, None)
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return False  # pandas reports it with the kit's message (_unreadable_csv)
+    if header is None or first is None or len(first) <= len(header):
+        return False
+    if len(first) == len(header) + 1 and first[-1] == "":
+        return True
+    raise SurveyFileError(path, f"cannot be read as .csv: the header has {len(header)} fields but the first row "
+                                f"{len(first)}, so the columns would not line up with their names (expected "
+                                f"{CSV_EXPECTED}, every row with as many fields as the header)")
+
+
+def _read_csv(path: Path, usecols: list[str] | None = None, nrows: int | None = None) -> pd.DataFrame:
+    """A .csv's columns; rows ending with a separator the header lacks are read in their place, and
+    a value in that extra last field is an error naming its first rows."""
+    sep = _csv_separator(path)
+    trailing = _csv_trailing_separator(path, sep)
+    try:
+        if not trailing:
+            return pd.read_csv(path, usecols=usecols, nrows=nrows, sep=sep)
+        names = [*pd.read_csv(path, nrows=0, sep=sep).columns, TRAILING_FIELD]
+        frame = pd.read_csv(path, header=0, names=names, usecols=None if usecols is None else [*usecols, TRAILING_FIELD],
+                            nrows=nrows, sep=sep)
+    except CSV_ERRORS as exc:
+        raise _unreadable_csv(path, exc) from None
+    extra = frame[TRAILING_FIELD]
+    if extra.notna().any():
+        rows = (extra.index[extra.notna()] + 1).tolist()[:5]
+        raise SurveyFileError(path, f"cannot be read as .csv: the header has {len(names) - 1} fields and the rows one "
+                                    f"more, empty in the first row (a trailing separator) but not in data rows {rows} "
+                                    f"(counted from 1 after the header): the columns do not line up with their names")
+    return frame.drop(columns=TRAILING_FIELD)
+
+
 def _file_columns(path: Path) -> tuple[list[str], dict]:
     """Column names and value labels of the file, without reading its data."""
     suffix = path.suffix.lower()
@@ -69,11 +116,21 @@ def _file_columns(path: Path) -> tuple[list[str], dict]:
         except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
             raise SurveyFileError(path, f"cannot be read as {suffix}: {exc}") from None
         return list(meta.column_names), dict(meta.variable_value_labels)
-    try:
-        header = pd.read_csv(path, nrows=0, sep=_csv_separator(path))
-    except CSV_ERRORS as exc:
-        raise _unreadable_csv(path, exc) from None
-    return list(header.columns), {}
+    return list(_read_csv(path, nrows=0).columns), {}
+
+
+def _columns_by_name(path: Path, columns: list[str], variables: list[str]) -> dict[str, str]:
+    """The file's column of each variable (names match case-insensitively). Two columns whose names
+    differ only in case (Q46 and q46) are an error naming both: either could be the variable."""
+    candidates: dict[str, list[str]] = {}
+    for c in columns:
+        candidates.setdefault(str(c).lower(), []).append(str(c))
+    for v in variables:
+        found = candidates.get(v.lower(), [])
+        if len(found) > 1:
+            raise SurveyFileError(path, f"columns {' and '.join(repr(c) for c in found)} both match the variable {v} "
+                                        f"(names match case-insensitively): remove or rename all but one")
+    return {v.lower(): candidates[v.lower()][0] for v in variables if v.lower() in candidates}
 
 
 def _header_rows(reader, path: Path) -> str:
@@ -111,7 +168,7 @@ def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict
     if not path.is_file():
         raise SurveyFileError(path, "file not found")
     columns, value_labels = _file_columns(path)
-    by_lower = {c.lower() for c in columns}
+    by_lower = _columns_by_name(path, columns, [*required_columns(specs), WEIGHT_VAR, INTERVIEW_VAR])
     missing = [c for c in required_columns(specs) if c.lower() not in by_lower]
     if missing:
         raise SurveyFileError(path, f"missing required columns {missing}")
@@ -125,17 +182,14 @@ def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame,
     path = Path(path)
     suffix = path.suffix.lower()
     columns, value_labels = check_survey_file(path, specs)
-    by_lower = {c.lower(): c for c in columns}
     needed = required_columns(specs)
+    by_lower = _columns_by_name(path, columns, [*needed, WEIGHT_VAR, INTERVIEW_VAR])
     optional = [c for c in (WEIGHT_VAR, INTERVIEW_VAR) if c.lower() in by_lower]
     wanted = {by_lower[c.lower()]: c for c in [*needed, *optional]}
     if suffix in READERS:
         df = _read_stat_file(path, list(wanted))
     else:
-        try:
-            df = pd.read_csv(path, usecols=list(wanted), sep=_csv_separator(path))
-        except CSV_ERRORS as exc:
-            raise _unreadable_csv(path, exc) from None
+        df = _read_csv(path, usecols=list(wanted))
         for col in df.columns:
             if col != by_lower.get(INTERVIEW_VAR.lower()) and not pd.api.types.is_numeric_dtype(df[col]):
                 df[col] = coding.as_numbers(df[col], col, str(path))  # names the text values that are no codes
@@ -165,17 +219,61 @@ def survey_codes(raw: pd.DataFrame, file: str) -> pd.DataFrame:
                      axis=1)
 
 
+def country_rows(codes: pd.DataFrame, country: Mapping, file: str) -> pd.DataFrame:
+    """The rows of survey_codes' table that make up a country: every B_COUNTRY code it pools
+    (`b_country`, else its ISO numeric code). A code with no respondent is an error naming it."""
+    wanted = country_codes(country)
+    found = codes[COUNTRY_VAR].to_numpy(dtype=float)
+    pooled = f" (one of the codes {country['iso3']} pools: {', '.join(map(str, wanted))})" if len(wanted) > 1 else ""
+    for code in wanted:
+        if not (found == code).any():
+            raise SurveyFileError(file, f"column {COUNTRY_VAR}: no respondent of {country['iso3']} (code {code}) in the "
+                                        f"file{pooled}")
+    return codes[np.isin(found, wanted)].reset_index(drop=True)
+
+
+def missing_treatment(attribute: Mapping) -> str:
+    """What a negative (missing) code of an attribute does: `not_answered` (the label) or `drop`."""
+    return attribute.get("missing", "not_answered")
+
+
+def missing_attribute_counts(rows: pd.DataFrame, attributes: Mapping, file: str) -> tuple[np.ndarray, dict]:
+    """Which respondents the attributes' missing codes drop, and per attribute how many respondents
+    have a missing code and what it does to them (the record audit/counts.json shows)."""
+    keep = np.ones(len(rows), dtype=bool)
+    per_attribute = {}
+    for attr in attributes["attributes"]:
+        if attr.get("from_countries"):
+            continue
+        missing = coding.is_missing(coding.as_numbers(rows[attr["wvs_var"]], attr["wvs_var"], file))
+        treatment = missing_treatment(attr)
+        per_attribute[attr["name"]] = {"missing": treatment, "respondents": int(missing.sum())}
+        if treatment == "drop":
+            keep &= ~missing
+    return keep, {"respondents": int(len(rows)), "dropped": int((~keep).sum()), "kept": int(keep.sum()),
+                  "per_attribute": per_attribute}
+
+
 def country_respondents(codes: pd.DataFrame, country: Mapping, specs: Mapping, file: str,
-                        value_labels: Mapping[str, Mapping[int, str]] | None = None) -> pd.DataFrame:
+                        value_labels: Mapping[str, Mapping[int, str]] | None = None,
+                        record: dict | None = None) -> pd.DataFrame:
     """One country's respondents: id, country, the 11 attribute labels, weight, one column per question.
 
     `codes` is survey_codes' table (or its rows of this country); `specs` needs attributes and questions.
+    Respondents with a missing code in an attribute whose `missing` is `drop` are left out; `record`,
+    when given, receives missing_attribute_counts' record.
     """
     value_labels = value_labels or {}
-    rows = codes[codes[COUNTRY_VAR].to_numpy(dtype=float) == country["iso_numeric"]].reset_index(drop=True)
-    if rows.empty:
-        raise SurveyFileError(file, f"column {COUNTRY_VAR}: no respondent of {country['iso3']} "
-                                    f"(code {country['iso_numeric']}) in the file")
+    rows = country_rows(codes, country, file)
+    keep, counts = missing_attribute_counts(rows, specs["attributes"], file)
+    if record is not None:
+        record.update(counts)
+    if not keep.any():
+        dropping = [a for a, c in counts["per_attribute"].items() if c["missing"] == "drop" and c["respondents"]]
+        raise SurveyFileError(file, f"every one of the {len(rows)} respondents of {country['iso3']} has a missing code in "
+                                    f"an attribute whose missing codes drop the respondent ({', '.join(dropping)}; "
+                                    f"set `missing: not_answered` for it in the attributes spec to keep them)")
+    rows = rows[keep].reset_index(drop=True)
     out = {"respondent_id": rows["respondent_id"].to_numpy(), "country": np.full(len(rows), country["iso3"], dtype=object)}
     not_answered = specs["attributes"]["not_answered"]
     for attr in specs["attributes"]["attributes"]:
@@ -192,7 +290,7 @@ def country_respondents(codes: pd.DataFrame, country: Mapping, specs: Mapping, f
 
 def check_countries_present(codes: pd.DataFrame, countries, file: str) -> None:
     present = set(np.unique(codes[COUNTRY_VAR].dropna().to_numpy(dtype=float)).astype(int).tolist())
-    absent = [f"{c['iso3']} ({c['iso_numeric']})" for c in countries if c["iso_numeric"] not in present]
+    absent = [f"{c['iso3']} ({code})" for c in countries for code in country_codes(c) if code not in present]
     if absent:
         raise SurveyFileError(file, f"column {COUNTRY_VAR}: configured countries not in the file: {', '.join(absent)}")
 

@@ -16,6 +16,7 @@ else in this one.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import signal
@@ -67,6 +68,55 @@ class EndpointError(DVMapError):
     """An OpenAI-compatible endpoint that serves no request: unreachable, key refused, not found."""
 
 
+# The longest Retry-After honoured, in seconds; the openai client's own retry rule uses the same
+# bound (a server asking for longer is retried after this, and the retries then decide).
+MAX_RETRY_AFTER = 60.0
+
+
+class MalformedAnswer(Exception):
+    """An HTTP 200 answer that holds no chat completion text: not JSON, no `choices`, content null."""
+
+
+def answer_text(completion: Any) -> str:
+    """The text of a chat completion as the openai client returns it; MalformedAnswer when the body
+    was JSON of another shape (`[]`, `{}`, no choices) or its content is null."""
+    choices = getattr(completion, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        shown = repr(completion)[:120]
+        raise MalformedAnswer(f"HTTP 200 without a chat completion (no choices): {shown}")
+    message = getattr(choices[0], "message", None)
+    content = getattr(message, "content", None)
+    if content is None:
+        reason = getattr(choices[0], "finish_reason", None)
+        raise MalformedAnswer(f"HTTP 200 with content null (finish_reason {reason!r})")
+    if not isinstance(content, str):
+        raise MalformedAnswer(f"HTTP 200 with content of type {type(content).__name__}, not text")
+    return content
+
+
+def retry_after(exc: Exception) -> float | None:
+    """Seconds the server asks to wait (`retry-after-ms`, or `Retry-After` in seconds or as an HTTP
+    date), bounded by MAX_RETRY_AFTER; None when it does not say."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    seconds = None
+    try:
+        if headers.get("retry-after-ms") is not None:
+            seconds = float(headers["retry-after-ms"]) / 1000
+        elif headers.get("retry-after") is not None:
+            value = headers["retry-after"]
+            try:
+                seconds = float(value)
+            except ValueError:
+                from email.utils import parsedate_to_datetime
+
+                seconds = parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
 def redact(text: str, secrets: Sequence[str]) -> str:
     """`text` with every secret replaced by `***` (a server may echo the request's API key in its errors)."""
     for secret in secrets:
@@ -100,6 +150,8 @@ class OpenAIBackend:
             return "the API key is refused"
         if isinstance(exc, self.openai.NotFoundError):
             return "endpoint or model not found"
+        if isinstance(exc, MalformedAnswer):
+            return "malformed answers"
         return None
 
     def _call(self, request: Request) -> tuple[dict, str | None]:
@@ -109,13 +161,19 @@ class OpenAIBackend:
                      self.openai.InternalServerError)
         for attempt in range(s["retries"] + 1):
             try:
-                out = self.client.chat.completions.create(
-                    model=self.model, messages=request.messages, temperature=s["temperature"], top_p=s["top_p"],
-                    max_tokens=s["max_tokens"], seed=sample_seed(s["seed"], request.sample_id),
-                    extra_body=self.extra_body or None)
-                return record(request, out.choices[0].message.content or ""), None
-            except transient as exc:  # back off and retry: rate limits, dropped connections, 5xx
-                if attempt == s["retries"] or self.stop.wait(s["backoff"] * 2**attempt):
+                try:
+                    out = self.client.chat.completions.create(
+                        model=self.model, messages=request.messages, temperature=s["temperature"], top_p=s["top_p"],
+                        max_tokens=s["max_tokens"], seed=sample_seed(s["seed"], request.sample_id),
+                        extra_body=self.extra_body or None)
+                except (json.JSONDecodeError, UnicodeDecodeError, self.openai.APIResponseValidationError) as exc:
+                    # a 200 whose body is not JSON (a proxy's HTML page, a cut-off body)
+                    raise MalformedAnswer(f"HTTP 200 with a body that is not a chat completion: "
+                                          f"{type(exc).__name__}: {exc}") from None
+                return record(request, answer_text(out)), None
+            except (*transient, MalformedAnswer) as exc:  # back off and retry: rate limits, drops, 5xx, bad bodies
+                wait = max(s["backoff"] * 2**attempt, retry_after(exc) or 0.0)  # the server's Retry-After first
+                if attempt == s["retries"] or self.stop.wait(wait):
                     return record(request, None, error=self._error(exc)), self.endpoint_failure(exc)
             except self.openai.APIError as exc:  # 4xx other than rate limits: retrying will not help
                 return record(request, None, error=self._error(exc)), self.endpoint_failure(exc)
@@ -194,8 +252,6 @@ def vllm_python(python: str | None = None) -> str:
 def vllm_cli_args(engine_args: Mapping[str, Any] | None) -> list[str]:
     """`LLM(...)` keyword arguments as the server's flags: `max_model_len: 512` -> `--max-model-len 512`,
     `enforce_eager: true` -> `--enforce-eager`, false -> `--no-enforce-eager`, mappings and lists as JSON."""
-    import json
-
     flags: list[str] = []
     for key, value in (engine_args or {}).items():
         flag = "--" + key.replace("_", "-")

@@ -18,6 +18,13 @@ QUESTION_ROLES = [{"id": q["id"], "role": q["role"]} for q in QUESTIONS]
 SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("text", "category")} for q in QUESTIONS]}
 
 
+# ... and its attribute codes do not depend on what the study does with missing codes.
+SYNTHETIC_ATTRIBUTES = {
+    **SPECS["attributes"],
+    "attributes": [{k: v for k, v in a.items() if k != "missing"} for a in SPECS["attributes"]["attributes"]],
+}
+
+
 SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
     "attributes": {
         "attributes": [
@@ -36,7 +43,9 @@ def get_survey_file(wildcards=None):
 def get_country(wildcards):
     """A country's slice of the countries spec that its coded data depends on (not its role, nor
     its analysis fields)."""
-    return {k: COUNTRIES[wildcards.country][k] for k in ("iso3", "iso_numeric", "name")}
+    country = COUNTRIES[wildcards.country]
+    # b_country (pooled B_COUNTRY codes) only where set, so a country of one code keeps its params
+    return {k: country[k] for k in ("iso3", "iso_numeric", "b_country", "name") if k in country}
 
 
 def get_country_role(wildcards):
@@ -68,3 +77,8 @@ def get_release_split(wildcards):
 
 def get_sampling_record(wildcards=None):
     return country_files("sampling", COUNTRIES) if config["data_source"] == "wvs" else []
+
+
+def get_missing_record(wildcards=None):
+    """Per country: respondents with missing attribute codes, and those the attributes spec drops."""
+    return country_files("missing", COUNTRIES) if config["data_source"] == "wvs" else []
