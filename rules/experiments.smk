@@ -1,6 +1,8 @@
 # Experiments as a spec axis (specs/experiments.yaml): a filter variant's own corpus, prompts and verl
 # files built from the main corpus's profiles, the ablation tables (3, 4, 5, 10) and the scale
 # figures. Rows and runs are planned once in rules/common.smk (PLAN, dvmap.experiments).
+from dvmap.claims import paper_cells
+
 
 FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
 
@@ -28,7 +30,8 @@ def get_experiment_spec(wildcards):
 
 
 def get_paper_numbers(wildcards):
-    return SPECS["paper_numbers"]["tables"].get(wildcards.table, {})
+    """The paper's numbers for the cells of one ablation table: the claims with a `cell` (specs/claims.yaml)."""
+    return paper_cells(SPECS["claims"]).get(wildcards.table, {})
 
 
 def get_experiment_datasets(wildcards):
