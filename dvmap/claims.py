@@ -495,7 +495,7 @@ def claims_markdown(table: pd.DataFrame) -> str:
         return "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text).replace("|", "/")
 
     for row in table.itertuples():
-        kit = cell(row.kit)
+        kit = f"{row.kit:.6g}" if isinstance(row.kit, float) and not math.isnan(row.kit) else cell(row.kit)
         if pd.notna(row.ci_low) and pd.notna(row.ci_high):
             kit += f" [{row.ci_low:.4g}, {row.ci_high:.4g}]"
         if row.judged_on:
