@@ -3,7 +3,6 @@
 # figures. Rows and runs are planned once in rules/common.smk (PLAN, dvmap.experiments).
 from dvmap.claims import paper_cells
 
-
 FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
 
 
