@@ -16,7 +16,7 @@ from dvmap.train.verl_config import check_batch_sizes
 # the Snakefile wherever the package is installed.
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_KINDS = ("countries", "attributes", "questions", "splits", "filter", "prompts", "synthetic", "models", "analyses",
-              "model_analyses", "general_utility", "experiments", "paper_numbers")
+              "model_analyses", "general_utility", "experiments", "claims")
 N_ATTRIBUTES = 11
 
 
@@ -336,25 +336,22 @@ def check_cross_spec(specs: dict, paths: dict[str, str], workflow_dir: str | Pat
 
     check_general_utility(specs, paths)
     check_experiments_against(specs, paths)
+    check_claims_against(specs, paths)
 
 
 def check_experiments_against(specs: dict, paths: dict[str, str]) -> None:
-    """Rows, variants and sizes of the experiments spec against the models and prompts specs; the
-    paper's numbers name tables and rows of the experiments spec."""
+    """Rows, variants and sizes of the experiments spec against the models and prompts specs."""
     from dvmap.experiments import check_experiments
 
-    experiments = specs["experiments"]
-    check_experiments(experiments, specs["models"], specs["prompts"]["templates"], paths["experiments"])
-    for table, rows in specs["paper_numbers"]["tables"].items():
-        if table not in experiments["tables"]:
-            raise SpecError(paths["paper_numbers"], f"tables/{table}", f"no table '{table}' in {paths['experiments']}")
-        known = experiments["tables"][table]["rows"]
-        for row, numbers in rows.items():
-            if row not in known:
-                raise SpecError(paths["paper_numbers"], f"tables/{table}/{row}",
-                                f"no row '{row}' in {table} of {paths['experiments']} (rows: {', '.join(known)})")
-            if numbers.get("vs", row) not in known:
-                raise SpecError(paths["paper_numbers"], f"tables/{table}/{row}/vs", f"no row '{numbers['vs']}' in {table}")
+    check_experiments(specs["experiments"], specs["models"], specs["prompts"]["templates"], paths["experiments"])
+
+
+def check_claims_against(specs: dict, paths: dict[str, str]) -> None:
+    """The claims' selectors name outputs, columns and values the kit has (models, questions, ablation
+    tables and rows of the other specs); their table cells name rows of the experiments spec."""
+    from dvmap.claims import check_claims, spec_universes
+
+    check_claims(specs["claims"], spec_universes(specs), paths["claims"])
 
 
 def check_analyses_against(analyses: dict, specs: dict, paths: dict[str, str]) -> None:

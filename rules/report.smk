@@ -9,6 +9,7 @@ REPORT_CATEGORIES = {
     "tables": "3. Tables and figures",
     "ablations": "4. Ablations",
     "analyses": "5. Analyses",
+    "claims": "6. Claims",
 }
 
 

@@ -74,12 +74,17 @@ def test_unused_variant_is_allowed(tmp_path, monkeypatch):
     load_all({**DEFAULT_PATHS, "experiments": write_spec(tmp_path, "experiments", CASES[1][0])})
 
 
-def test_paper_numbers_name_known_rows(tmp_path, monkeypatch):
+def test_paper_cells_name_known_rows(tmp_path, monkeypatch):
+    """The paper's number of an ablation cell (a claim's `cell`) names a row of the experiments spec."""
     monkeypatch.chdir(ROOT)
-    path = write_spec(tmp_path, "paper_numbers", lambda d: d["tables"]["table5"].__setitem__("ternary", {"acc": 0.5}))
+
+    def rename(d):
+        next(c for c in d["claims"] if c.get("cell", {}).get("table") == "table5")["cell"]["row"] = "ternary"
+
+    path = write_spec(tmp_path, "claims", rename)
     with pytest.raises(SpecError, match="no row 'ternary' in table5") as err:
-        load_all({**DEFAULT_PATHS, "paper_numbers": path})
-    assert err.value.key_path == "tables/table5/ternary"
+        load_all({**DEFAULT_PATHS, "claims": path})
+    assert err.value.key_path.endswith("/cell/row")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 # `snakemake --lint` finds no functions mixed with rules).
 
 
+from dvmap.claims import paper_cells
+
 FILTER_VARIANTS = [v for v, spec in EXPERIMENTS["variants"].items() if "filter" in spec]
 
 
@@ -28,7 +30,8 @@ def get_experiment_spec(wildcards):
 
 
 def get_paper_numbers(wildcards):
-    return SPECS["paper_numbers"]["tables"].get(wildcards.table, {})
+    """The paper's numbers for the cells of one ablation table: the claims with a `cell` (specs/claims.yaml)."""
+    return paper_cells(SPECS["claims"]).get(wildcards.table, {})
 
 
 def get_experiment_datasets(wildcards):

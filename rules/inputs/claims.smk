@@ -1,0 +1,101 @@
+# Input functions and settings of the rules in rules/claims.smk (kept apart from the rules so that
+# `snakemake --lint` finds no functions mixed with rules).
+import os
+
+
+from dvmap.claims import claim_outputs
+
+CLAIMS = SPECS["claims"]
+
+
+CLAIMS_OUTPUTS = ["results/claims.csv", "results/claims.md"]
+
+
+def job_outputs(path):
+    """Every output of the job that makes `path` (the files made with it), or [] when no rule makes it."""
+    for r in workflow.rules:
+        if r.output and r.is_producer(path):
+            return [str(o) for o in r.expand_output(r.get_wildcards(path))[0]]
+    return []
+
+
+def needs_respondents(output):
+    """Outputs made from the survey's respondents, which a released corpus lacks (no rule makes them then)."""
+    return config["data_source"] == "release" and (
+        output == "results/audit/filtering.json" or output.startswith("results/analysis/fig1")
+    )
+
+
+CLAIM_JOB_OUTPUTS = {o: job_outputs(o) for c in CLAIMS["claims"] for o in claim_outputs(c)}
+
+
+for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (issue 15 point 1's come later)
+    _unmade = [o for o in claim_outputs(_claim) if not CLAIM_JOB_OUTPUTS[o] and not needs_respondents(o)]
+    if _unmade and not _claim.get("pending"):
+        sys.exit(
+            f"DVMap configuration error: {config['specs']['claims']}: claim '{_claim['id']}': no rule makes "
+            f"{', '.join(_unmade)}"
+        )
+
+
+def run_targets():
+    """What this invocation builds, as files: the targets named on the command line (a target rule
+    stands for its inputs), or the default target's; the claims files themselves left out."""
+    named = set(workflow.dag_settings.targets or ()) - {"claims", *CLAIMS_OUTPUTS}
+    files = set()
+    for target in named or {workflow.default_target}:
+        if workflow.is_rule(target):
+            r = workflow.get_rule(target)
+            files |= {str(f) for f in r.input if isinstance(f, str)}
+            files |= {str(f) for f in r.output} if not r.wildcard_names else set()
+        else:
+            files.add(os.path.relpath(target) if os.path.isabs(target) else os.path.normpath(target))
+    return files - set(CLAIMS_OUTPUTS), sorted(named) or [workflow.default_target]
+
+
+def runs_lacking(output):
+    """For an ablation table or a scale table: the trained runs it needs that the default run does not train."""
+    trained = {r.name for row in PLAN.main_rows for r in row.runs} | {
+        n for m in config["train_models"] for n in run_names(m, MAIN, SEEDS)
+    }
+    rows = []
+    for table, table_rows in PLAN.table_rows.items():
+        if output in (f"results/{table}.csv", f"results/{table}_seeds.csv"):
+            rows = table_rows
+    if output.startswith("results/tables/scale_"):
+        rows = [r for _, base, dvmap in PLAN.scale_rows for r in (base, dvmap)]
+    return sorted({r.name for row in rows for r in row.runs} - trained)
+
+
+def claim_not_run(claim, targets, names):
+    """Why the run cannot judge a claim (None: it can), decided before any job."""
+    for output in claim_outputs(claim):
+        if needs_respondents(output):
+            return f"{output} needs the survey's respondents, which the released corpus (data_source: release) lacks"
+        if not CLAIM_JOB_OUTPUTS[output]:
+            return f"pending: {claim['pending']}"
+    missing = [d for d in claim.get("needs", {}).get("datasets", []) if d not in AVAILABLE_DATASETS]
+    if missing:
+        return f"the released corpus (release_dir) lacks the {', '.join(missing)} split(s)"
+    for output in claim_outputs(claim):
+        if not set(CLAIM_JOB_OUTPUTS[output]) & targets:
+            lacking = runs_lacking(output)
+            needs = f"; it needs the trained runs {', '.join(lacking)}" if lacking else ""
+            return (
+                f"{output} is not built by this run (targets: {', '.join(names)}){needs}; add it to the "
+                f"run's targets (`snakemake --cores all all {output}`) or run the paper target"
+            )
+    return None
+
+
+def get_claims_not_run(wildcards=None):
+    """Claim id -> why this run cannot judge it."""
+    targets, names = run_targets()
+    reasons = {c["id"]: claim_not_run(c, targets, names) for c in CLAIMS["claims"]}
+    return {i: why for i, why in reasons.items() if why is not None}
+
+
+def get_claims_inputs(wildcards):
+    """The outputs of the claims this run can judge (each an output the run builds anyway)."""
+    not_run = get_claims_not_run()
+    return sorted({o for c in CLAIMS["claims"] if c["id"] not in not_run for o in claim_outputs(c)})
