@@ -255,6 +255,17 @@ def _rules_of(proc) -> dict[str, int]:
 
 
 # three seeds, each evaluated on the three benchmarks of the default target
+@pytest.fixture(scope="module")
+def touched_demo(tmp_path_factory):
+    """The demo's default target with stand-in outputs and every job's provenance recorded
+    (params, code), as if built: a dry run has nothing to do."""
+    wf = copy_workflow(tmp_path_factory.mktemp("touched") / "wf")
+    placeholders(wf, dry_run_outputs(snakemake(wf, "-n")))
+    snakemake(wf, "--touch", "--forceall")
+    assert _rules_of(snakemake(wf, "-n")) == {}
+    return wf
+
+
 AFTER_TRAINING = {"train_local": 3, "generate": 9, "score": 9, "results_table": 3, "table2": 1}
 DATA_RULES = {"read_survey", "country_data", "country_pools", "corpus_datasets", "prompts", "export_verl"}
 
@@ -270,13 +281,13 @@ DATA_RULES = {"read_survey", "country_data", "country_pools", "corpus_datasets",
     ("reward: {variant: paper, beta: 0.5,", "reward: {variant: paper, beta: 0.4,", AFTER_TRAINING,
      {"tiny_base_model", *DATA_RULES}),
 ])
-def test_single_key_model_edits_rerun_only_what_reads_the_key(tmp_path, old, new, reruns, untouched):
+def test_single_key_model_edits_rerun_only_what_reads_the_key(touched_demo, tmp_path, old, new, reruns, untouched):
     """Each rule's params are the slice of the specs it reads: one key edited in specs/models.yaml
     reruns exactly the jobs that read it and their descendants (checked on a touched DAG)."""
-    wf = copy_workflow(tmp_path / "wf")
-    placeholders(wf, dry_run_outputs(snakemake(wf, "-n")))
-    snakemake(wf, "--touch", "--forceall")  # records every job's provenance (params, code)
-    assert _rules_of(snakemake(wf, "-n")) == {}
+    import shutil
+
+    wf = tmp_path / "edit"
+    shutil.copytree(touched_demo, wf, symlinks=True)
     spec = wf / "specs/models.yaml"
     assert spec.read_text().count(old) == 1, old
     spec.write_text(spec.read_text().replace(old, new))
