@@ -1,4 +1,4 @@
-"""The Snakemake report (README "The report"): built from the checkout's built results (CI builds
+"""The Snakemake report (docs/outputs.md, "The report"): built from the checkout's built results (CI builds
 the demo and `paper` before the tests), then opened in headless Chromium. The report is a React
 page whose results are embedded as data; the checks read the DOM after its scripts ran and the
 report was navigated like a user would (menu, subcategory, the figure's and Table 2's buttons), so
