@@ -11,20 +11,20 @@ import yaml
 from conftest import copy_workflow, snakemake
 from sklearn.metrics import balanced_accuracy_score
 
-from dvmap.analyses.attribute_importance import attribute_importance, bootstrap_scores
+from dvmap.analyses.attribute_importance import attribute_importance
 from dvmap.analyses.data_stats import (
     SUBSET_ALL,
     SUBSET_SHARED,
     answer_distribution,
-    bootstrap_counts,
     country_question_entropy,
-    entropy_bits,
     entropy_distribution,
     pick_most_heterogeneous,
 )
 from dvmap.analyses.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
 from dvmap.errors import SpecError
 from dvmap.specs import ROOT, load_all, read_yaml
+from dvmap.stats import bootstrap_counts, bootstrap_scores
+from dvmap.stats import entropy as entropy_bits
 
 DEFAULT_PATHS = {k: str(ROOT / v) for k, v in yaml.safe_load((ROOT / "specs/config.yaml").read_text())["specs"].items()}
 FOUR = ["a", "b", "c", "d"]

@@ -1,24 +1,13 @@
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from dvmap.data import archetypes
+from dvmap.stats import entropy
 
 QUESTIONS = [{"id": "Q1", "options": ["a", "b", "c"]}, {"id": "Q2", "options": ["x", "y"]}]
 STRICT = {"rule": "strict", "max_entropy": None, "min_profile_size": 1, "use_weight": False}
-
-
-@pytest.mark.parametrize("weights,expected", [([5], 0.0), ([1, 1], 1.0), ([1, 1, 1, 1], 2.0),
-                                              ([3, 1], -(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25))),
-                                              ([2, 0, 2], 1.0)])
-def test_shannon_entropy(weights, expected):
-    assert archetypes.shannon_entropy(weights) == pytest.approx(expected)
-
-
-def test_shannon_entropy_of_one_answer_is_positive_zero():
-    assert math.copysign(1.0, archetypes.shannon_entropy([3])) == 1.0
 
 
 def respondents(rows):
@@ -39,7 +28,7 @@ def test_archetype_table_hand_computed():
     assert t.loc[("p1", "Q2"), "answer"] == "x"  # tie broken towards the lower option index
     assert not t.loc[("p1", "Q2"), "kept"]
     assert t.loc[("p3", "Q1"), "answer"] == "c" and t.loc[("p3", "Q1"), "n_respondents"] == 3
-    assert t.loc[("p3", "Q1"), "entropy"] == pytest.approx(archetypes.shannon_entropy([2, 1]))
+    assert t.loc[("p3", "Q1"), "entropy"] == pytest.approx(entropy([2, 1]))
     assert t.loc[("p3", "Q1"), "country"] == "DEU"
 
 
@@ -47,7 +36,7 @@ def test_weighted_mode_and_entropy():
     df = respondents([("p1", "USA", "a", "x", 1.0), ("p1", "USA", "b", "x", 3.0)])
     t = archetypes.archetype_table(df, QUESTIONS, {**STRICT, "rule": "majority", "use_weight": True})
     row = t[t.q_id == "Q1"].iloc[0]
-    assert row["answer"] == "b" and row["entropy"] == pytest.approx(archetypes.shannon_entropy([1, 3]))
+    assert row["answer"] == "b" and row["entropy"] == pytest.approx(entropy([1, 3]))
     unweighted = archetypes.archetype_table(df, QUESTIONS, {**STRICT, "rule": "majority"})
     assert unweighted[unweighted.q_id == "Q1"].iloc[0]["answer"] == "a"
 
@@ -76,7 +65,7 @@ def test_vectorized_table_matches_a_plain_groupby(rng=np.random.default_rng(3)):
     for (pid, qid), group in answers.groupby(["profile_id", "q_id"]):
         w = group.groupby("ans")["weight"].sum()
         row = fast.loc[(pid, qid)]
-        assert row["entropy"] == pytest.approx(archetypes.shannon_entropy(w.to_numpy()), abs=1e-12)
+        assert row["entropy"] == pytest.approx(entropy(w.to_numpy()), abs=1e-12)
         assert row["n_respondents"] == len(group)
         best = max(w.items(), key=lambda kv: (kv[1], -[q for q in QUESTIONS if q["id"] == qid][0]["options"].index(kv[0])))
         assert row["answer"] == best[0]

@@ -15,9 +15,10 @@ from scipy import stats
 from test_specs import DEFAULT_PATHS
 
 from dvmap.errors import SpecError
-from dvmap.evaluate.tables import aggregate_scores, combined_ci, experiment_table, paired_over_seeds
+from dvmap.evaluate.tables import aggregate_scores, experiment_table, paired_over_seeds
 from dvmap.experiments import MAIN, TrainedRun, all_runs, main_rows, table_rows
 from dvmap.specs import ROOT, load_all, read_yaml
+from dvmap.stats import combined_ci
 
 
 def write_spec(tmp_path, kind, change):

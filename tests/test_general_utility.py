@@ -12,9 +12,7 @@ from conftest import copy_workflow, snakemake
 
 from dvmap.errors import DVMapError, SpecError
 from dvmap.evaluate.general_utility import (
-    Z95,
     check_general_utility,
-    difference_ci,
     is_local_task,
     listed_option_items,
     lm_eval_arguments,
@@ -27,6 +25,7 @@ from dvmap.evaluate.general_utility import (
     write_local_task,
 )
 from dvmap.specs import ROOT, load_spec, read_yaml
+from dvmap.stats import Z95, difference_ci
 
 PAPER_SPEC = ROOT / "specs/general_utility_paper.yaml"
 PAPER_TASKS = {"mmlu", "arc_easy", "gsm8k", "hellaswag", "ifeval"}

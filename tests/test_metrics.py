@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from dvmap.evaluate import metrics
+from dvmap.stats import bootstrap_ci
 
 OPTS4 = ["A", "B", "C", "D"]
 
@@ -90,10 +91,10 @@ def test_missing_prediction_is_an_error():
 
 def test_bootstrap_ci_covers_the_mean_and_is_seeded():
     values = np.random.default_rng(0).integers(0, 2, 500).astype(float)
-    lo, hi = metrics.bootstrap_ci(values, seed=1)
+    lo, hi = bootstrap_ci(values, seed=1)
     assert lo < values.mean() < hi and hi - lo < 0.15
-    assert metrics.bootstrap_ci(values, seed=1) == (lo, hi)
-    assert metrics.bootstrap_ci(np.ones(10), seed=1) == (1.0, 1.0)
+    assert bootstrap_ci(values, seed=1) == (lo, hi)
+    assert bootstrap_ci(np.ones(10), seed=1) == (1.0, 1.0)
 
 
 def test_paired_test_hand_computed():

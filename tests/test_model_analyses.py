@@ -16,7 +16,6 @@ from dvmap.analyses.model_stats import (
     pearson,
     pearson_p,
     rowwise_pearson,
-    seed_bootstrap,
     semantic_distances,
 )
 from dvmap.analyses.robustness import (
@@ -35,6 +34,7 @@ from dvmap.analyses.robustness import (
 from dvmap.data.prompts import render_prompts
 from dvmap.errors import SpecError
 from dvmap.specs import ROOT, check_countries, load_spec, validate_against_schema
+from dvmap.stats import seed_bootstrap
 
 INCOME = "Income Bracket"
 

@@ -23,29 +23,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from dvmap.analyses.data_stats import CI_QUANTILES
+from dvmap.stats import bootstrap_scores, multinomial_draws, percentile_ci
 
 METRICS: dict[str, Callable] = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score}
 
 COLUMNS = ["q_id", "attribute", "importance", "importance_std", "importance_ci_low", "importance_ci_high",
            "n_available", "n_train", "n_test", "n_classes", "scoring", "baseline_score", "baseline_ci_low",
            "baseline_ci_high", "majority_score", "attribute_rank", "question_rank"]
-
-
-def bootstrap_scores(y: np.ndarray, predictions: np.ndarray, scoring: str, draws: np.ndarray) -> np.ndarray:
-    """Scores of each row of `predictions` (M, n) against y on each bootstrap draw: `draws` (B, n)
-    holds how often each respondent is drawn. Returns (B, M)."""
-    correct = (predictions == y[None, :]).astype(float)
-    if scoring == "accuracy":
-        return draws @ correct.T / draws.sum(axis=1, keepdims=True)
-    if scoring == "balanced_accuracy":  # mean recall over the classes present in the resample
-        recalls = []
-        for k in np.unique(y):
-            in_k = (y == k).astype(float)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                recalls.append((draws @ (correct * in_k).T) / (draws @ in_k)[:, None])
-        return np.nanmean(np.stack(recalls), axis=0)
-    raise ValueError(f"unknown scoring '{scoring}' (have {sorted(METRICS)})")
 
 
 def question_importance(X: pd.DataFrame, y: np.ndarray, spec: Mapping, seed: int, n_resamples: int,
@@ -77,11 +61,11 @@ def question_importance(X: pd.DataFrame, y: np.ndarray, spec: Mapping, seed: int
     if not np.allclose(per_shuffle, result.importances, atol=1e-12):
         raise RuntimeError("recorded predictions do not reproduce permutation_importance (call order changed?)")
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(y_test), np.full(len(y_test), 1.0 / len(y_test)), size=n_resamples).astype(float)
+    draws = multinomial_draws(rng, len(y_test), n_resamples)
     boot = bootstrap_scores(y_test, predictions, spec["scoring"], draws)
     boot_importance = boot[:, :1] - boot[:, 1:].reshape(n_resamples, n_attr, n_rep).mean(axis=2)
-    low, high = np.quantile(boot_importance, CI_QUANTILES, axis=0)
-    base_low, base_high = np.quantile(boot[:, 0], CI_QUANTILES)
+    low, high = percentile_ci(boot_importance, nan_policy="propagate")
+    base_low, base_high = percentile_ci(boot[:, 0], nan_policy="propagate")
     majority = pd.Series(y_train).value_counts().sort_index(kind="stable").idxmax()
     return {"importance": result.importances_mean, "importance_std": result.importances_std,
             "importance_ci_low": low, "importance_ci_high": high, "n_train": len(y_train), "n_test": len(y_test),

@@ -14,42 +14,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-CI_QUANTILES = (0.025, 0.975)
+from dvmap.stats import bootstrap_counts, multinomial_draws, percentile_ci
+from dvmap.stats import entropy as entropy_of
+
 SUBSET_ALL = "all pairs"
 SUBSET_SHARED = "pairs with >= 2 respondents"
-
-
-def entropy_bits(weights: np.ndarray) -> np.ndarray:
-    """Entropy (bits) of each row's distribution proportional to its non-negative weights (last axis);
-    an all-zero row gives NaN."""
-    w = np.asarray(weights, dtype=float)
-    total = w.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = w / total
-        terms = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-    h = terms.sum(axis=-1)
-    return np.where(total[..., 0] > 0, h + 0.0, np.nan)
-
-
-def bootstrap_counts(option_index: np.ndarray, k: int, weights: np.ndarray | None, rng: np.random.Generator,
-                     n_resamples: int) -> np.ndarray:
-    """(n_resamples, k) answer counts (or weight sums) of respondents resampled with replacement."""
-    option_index = np.asarray(option_index, dtype=np.int64)
-    n = len(option_index)
-    if n == 0:
-        return np.zeros((n_resamples, k))
-    if weights is None:
-        counts = np.bincount(option_index, minlength=k).astype(float)
-        return rng.multinomial(n, counts / n, size=n_resamples).astype(float)
-    draw = rng.integers(0, n, size=(n_resamples, n))
-    flat = (np.arange(n_resamples)[:, None] * k + option_index[draw]).ravel()
-    return np.bincount(flat, weights=np.asarray(weights, dtype=float)[draw].ravel(),
-                       minlength=n_resamples * k).reshape(n_resamples, k)
-
-
-def _ci(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    low, high = np.nanquantile(samples, CI_QUANTILES, axis=0)
-    return low, high
 
 
 def _answers(respondents: pd.DataFrame, question: Mapping, country: str, use_weight: bool
@@ -76,9 +45,9 @@ def country_question_entropy(respondents: pd.DataFrame, questions: Sequence[Mapp
             index, weights = _answers(respondents, q, country, use_weight)
             counts = np.bincount(index, weights=weights, minlength=k).astype(float)
             rng = np.random.default_rng([seed, c_i, q_i])
-            boot = entropy_bits(bootstrap_counts(index, k, weights, rng, n_resamples)) if len(index) else np.full(2, np.nan)
-            h = float(entropy_bits(counts)) if len(index) else np.nan
-            low, high = _ci(boot) if len(index) else (np.nan, np.nan)
+            boot = entropy_of(bootstrap_counts(index, k, weights, rng, n_resamples)) if len(index) else np.full(2, np.nan)
+            h = float(entropy_of(counts)) if len(index) else np.nan
+            low, high = percentile_ci(boot) if len(index) else (np.nan, np.nan)
             rows.append({"country": country, "q_id": q["id"], "role": q["role"], "n": int(len(index)), "k": k,
                          "entropy_bits": h, "entropy_bits_ci_low": float(low), "entropy_bits_ci_high": float(high),
                          "entropy_normalized": h / np.log2(k), "entropy_normalized_ci_low": float(low) / np.log2(k),
@@ -128,9 +97,9 @@ def answer_distribution(respondents: pd.DataFrame, question: Mapping, countries:
         rng = np.random.default_rng([seed, c_i])
         if n:
             boot = bootstrap_counts(index, k, weights, rng, n_resamples)
-            share, (low, high) = counts / counts.sum(), _ci(boot / boot.sum(axis=1, keepdims=True))
-            h_boot = entropy_bits(boot)
-            h, (h_low, h_high) = float(entropy_bits(counts)), _ci(h_boot)
+            share, (low, high) = counts / counts.sum(), percentile_ci(boot / boot.sum(axis=1, keepdims=True))
+            h_boot = entropy_of(boot)
+            h, (h_low, h_high) = float(entropy_of(counts)), percentile_ci(h_boot)
         else:
             share = low = high = np.full(k, np.nan)
             h = h_low = h_high = np.nan
@@ -197,11 +166,11 @@ def _cluster_summary(pairs: pd.DataFrame, seed: int, n_resamples: int) -> dict:
     per_profile = pd.DataFrame({"pairs": g.size(), "zero": g["zero"].sum(), "h": g["entropy"].sum()})
     n_profiles = len(per_profile)
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n_profiles, np.full(n_profiles, 1.0 / n_profiles), size=n_resamples).astype(float)
+    draws = multinomial_draws(rng, n_profiles, n_resamples)
     total = draws @ per_profile["pairs"].to_numpy(dtype=float)
     share_boot = draws @ per_profile["zero"].to_numpy(dtype=float) / total
     mean_boot = draws @ per_profile["h"].to_numpy(dtype=float) / total
-    (s_low, m_low), (s_high, m_high) = np.quantile(np.c_[share_boot, mean_boot], CI_QUANTILES, axis=0)
+    (s_low, m_low), (s_high, m_high) = percentile_ci(np.c_[share_boot, mean_boot], nan_policy="propagate")
     n_zero = int(per_profile["zero"].sum())
     return {"n_profiles": int(n_profiles), "n_pairs": int(n), "n_zero": n_zero, "share_zero": n_zero / n,
             "share_zero_ci_low": float(s_low), "share_zero_ci_high": float(s_high),

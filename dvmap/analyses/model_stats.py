@@ -22,77 +22,14 @@ ordinary bootstrap.
 """
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-CI_QUANTILES = (0.025, 0.975)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A statistic averaged over seeds: value, bootstrap 95% CI, spread over seeds (NaN with one seed)."""
-
-    value: float
-    ci_low: float
-    ci_high: float
-    seed_sd: float
-    n_seeds: int
-
-    def columns(self, name: str) -> dict:
-        return {name: self.value, f"{name}_ci_low": self.ci_low, f"{name}_ci_high": self.ci_high,
-                f"{name}_seed_sd": self.seed_sd}
-
-
-def resample(rng: np.random.Generator, strata: Sequence[np.ndarray], n_resamples: int) -> np.ndarray:
-    """(n_resamples, n) unit indices drawn with replacement within each stratum (each keeps its size)."""
-    parts = [s[rng.integers(0, len(s), (n_resamples, len(s)))] for s in strata if len(s)]
-    return np.concatenate(parts, axis=1) if parts else np.zeros((n_resamples, 0), dtype=int)
-
-
-def _strata(n_units: int, groups: np.ndarray | None) -> list[np.ndarray]:
-    if groups is None or n_units == 0:
-        return [np.arange(n_units)]
-    codes = pd.factorize(pd.Series(groups), sort=False)[0]
-    return [np.flatnonzero(codes == c) for c in range(codes.max() + 1)]
-
-
-def _mean(values: Sequence[float]) -> float:
-    values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
-    return float(finite.mean()) if len(finite) else float("nan")
-
-
-def seed_bootstrap(statistic: Callable[[np.ndarray, int], np.ndarray], n_units: int, n_seeds: int, n_resamples: int,
-                   seed: int, groups: np.ndarray | None = None) -> Estimate:
-    """A statistic averaged over seeds, with a CI over units and seeds.
-
-    statistic(idx, s): idx is an (m, n) array of unit indices (m resamples, or one row of all units);
-    it returns the m values of the statistic for seed s."""
-    if n_seeds < 1:
-        raise ValueError("a statistic needs at least one seed")
-    every = np.arange(n_units)[None, :]
-    per_seed = np.array([np.asarray(statistic(every, s), dtype=float)[0] for s in range(n_seeds)])
-    value = _mean(per_seed)
-    finite = per_seed[np.isfinite(per_seed)]
-    seed_sd = float(np.std(finite, ddof=1)) if len(finite) > 1 else float("nan")
-    if n_units == 0 or not np.isfinite(value):
-        return Estimate(value, float("nan"), float("nan"), seed_sd, n_seeds)
-    rng = np.random.default_rng(seed)
-    idx = resample(rng, _strata(n_units, groups), n_resamples)
-    by_seed = np.stack([np.asarray(statistic(idx, s), dtype=float) for s in range(n_seeds)])  # (seeds, resamples)
-    drawn = rng.integers(0, n_seeds, (n_resamples, n_seeds)) if n_seeds > 1 else np.zeros((n_resamples, 1), dtype=int)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples stay NaN
-        replicates = np.nanmean(by_seed[drawn, np.arange(n_resamples)[:, None]], axis=1)
-    if np.isfinite(replicates).sum() < 2:
-        return Estimate(value, float("nan"), float("nan"), seed_sd, n_seeds)
-    low, high = np.nanquantile(replicates, CI_QUANTILES)
-    return Estimate(value, float(low), float(high), seed_sd, n_seeds)
+from dvmap.stats import entropy as entropy_of
+from dvmap.stats import seed_bootstrap
 
 
 def row_means(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -143,16 +80,6 @@ def pearson_p(r: float, n: int) -> float:
     return float(2 * stats.t.sf(abs(t), n - 2))
 
 
-def entropy_bits(counts: np.ndarray) -> np.ndarray:
-    """Entropy (bits) of the distribution along the last axis of a count array (NaN where empty)."""
-    counts = np.asarray(counts, dtype=float)
-    total = counts.sum(axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = counts / total
-        h = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=-1)
-    return np.where(total[..., 0] > 0, h + 0.0, np.nan)
-
-
 def _seed_value(per_seed: Sequence, s: int):
     return per_seed[s % len(per_seed)]
 
@@ -185,7 +112,7 @@ class EntropyAccuracy:
         """(m, groups): per group, the mean over its questions of the entropy of their answers among idx."""
         nq = len(self.questions)
         counts = group_sums(self.q_codes * self.k + self.answers, idx, nq * self.k).reshape(len(idx), nq, self.k)
-        h = entropy_bits(counts)
+        h = entropy_of(counts)
         present = np.isfinite(h)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (np.where(present, h, 0.0) @ self.members) / (present.astype(float) @ self.members)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dvmap.errors import SurveyFileError
+from dvmap.stats import entropy as entropy_of
 
 PROFILE_SEPARATOR = "\x1f"  # cannot occur in a label
 
@@ -19,13 +20,6 @@ def profile_ids(respondents: pd.DataFrame, attribute_names: Sequence[str]) -> pd
     joined = cols[0].str.cat(cols[1:], sep=PROFILE_SEPARATOR)
     ids = ["p" + hashlib.sha1(s.encode("utf-8")).hexdigest()[:12] for s in joined]
     return pd.Series(ids, index=respondents.index, name="profile_id")
-
-
-def shannon_entropy(weights: Sequence[float], base: float = 2.0) -> float:
-    """Entropy of the distribution proportional to `weights` (zeros ignored)."""
-    w = np.asarray(weights, dtype=float)
-    p = w[w > 0] / w[w > 0].sum()
-    return float(-(p * np.log(p)).sum() / np.log(base)) + 0.0
 
 
 def check_weights(respondents: pd.DataFrame, file: str) -> None:
@@ -74,10 +68,7 @@ def archetype_table(respondents: pd.DataFrame, questions: Sequence[Mapping], fil
                                     f"({respondents['country'].to_numpy()[members][0]}) who answered {q} all have weight "
                                     f"0, and the filter spec sets use_weight ({int((w_pair <= 0).sum())} (profile, "
                                     f"question) pairs have no weight; fix the weights, or set use_weight: false)")
-    p = w_answer / w_pair[pair_index]
-    entropy = np.bincount(pair_index, weights=-(p * np.log2(p)))
-    distinct = np.bincount(pair_index)
-    entropy = np.where(distinct == 1, 0.0, entropy)  # unanimous pairs: exactly 0, never -0.0
+    entropy = entropy_of(w_answer, "bits", groups=pair_index)  # unanimous pairs: exactly 0
     if np.isnan(entropy).any():  # NaN would pass every filter rule's comparison unnoticed
         raise ValueError("NaN entropy")
     # Mode: per pair, the answer with the largest weight, ties to the lower option index.

@@ -15,15 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from dvmap.errors import DVMapError, SpecError
+from dvmap.stats import difference_ci
 
 LOCAL_PREFIX = "dvmap_"
 TASK_ROOT = "results/general_utility/tasks"
 RAW_ROOT = "results/general_utility/raw"
 BASE_RUN = "base"
-Z95 = 1.959963984540054
 ROW_KEYS = ["pair", "task", "metric", "filter"]
 
 
@@ -262,27 +261,11 @@ def parse_results(results: Mapping, tasks: Sequence[str], source: str = "lm-eval
 
 
 # ---- table --------------------------------------------------------------------------------------
-def difference_ci(base: float, base_se: float, dvmap: Sequence[float], dvmap_se: Sequence[float]
-                  ) -> tuple[float, float, float]:
-    """DVMap (mean over seeds) - base with a 95% CI. Two sources of variance, added in quadrature
-    as in the kit's other tables (dvmap.evaluate.tables): the benchmark's sampling, a normal interval from
-    lm-eval's standard errors (base, and DVMap's averaged over seeds: the seeds answer the same
-    items), treated as independent (conservative when the two models' errors are correlated); and
-    the seeds, t_{0.975,k-1} s / sqrt(k) with s the standard deviation over the k seeds."""
-    values = np.asarray(dvmap, dtype=float)
-    diff = float(values.mean()) - base
-    sampling = Z95 * math.sqrt(base_se ** 2 + float(np.mean(dvmap_se)) ** 2)
-    k = len(values)
-    seeds = float(stats.t.ppf(0.975, k - 1) * values.std(ddof=1) / math.sqrt(k)) if k > 1 else 0.0
-    half = math.hypot(sampling, seeds)
-    return diff, diff - half, diff + half
-
-
 def utility_table(runs: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """Table 11 from the parsed runs (columns pair, side (`base`/`dvmap`), run, task, metric,
     filter, value, stderr, n, higher_is_better, num_fewshot): per (pair, task, metric, filter) the
     base, DVMap = the mean over its runs (seeds) with their mean stderr and their standard deviation,
-    the difference with its 95% CI (`difference_ci`) and whether |difference| <= tolerance."""
+    the difference with its 95% CI (dvmap.stats.difference_ci) and whether |difference| <= tolerance."""
     rows = []
     for key, group in runs.groupby(ROW_KEYS, sort=False):
         where = "/".join(str(k) for k in key)

@@ -17,9 +17,8 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+from dvmap.stats import bootstrap_ci
 from dvmap.train.rewards import extract_answer, lenient_match
-
-CI_LEVEL = 0.95
 
 
 def parse_predictions(predictions: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
@@ -69,17 +68,6 @@ def group_distances(parsed: pd.DataFrame) -> pd.DataFrame:
         p, r = distribution(predicted, k), distribution(g["answer_index"], k)
         rows.append({"country": country, "q_id": q_id, "n": len(g), "wd": wasserstein(p, r), "jsd": jsd_bits(p, r)})
     return pd.DataFrame(rows, columns=["country", "q_id", "n", "wd", "jsd"])
-
-
-def bootstrap_ci(values: np.ndarray, seed: int, n_resamples: int = 2000) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (scipy); degenerate samples give a zero-width interval."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2 or np.all(values == values[0]):
-        m = float(values.mean()) if len(values) else float("nan")
-        return m, m
-    res = stats.bootstrap((values,), np.mean, n_resamples=n_resamples, confidence_level=CI_LEVEL,
-                          method="percentile", random_state=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def score(parsed: pd.DataFrame, seed: int = 0) -> dict:

@@ -15,24 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dvmap.evaluate import metrics
+from dvmap.stats import combined_ci
 
 METRIC_COLUMNS = ["acc", "lc", "wd", "jsd"]
 MEAN_COLUMNS = ["acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate"]
-
-
-def combined_ci(values: Sequence[float], cis: Sequence[Sequence[float]]) -> tuple[float, float, float]:
-    """(mean, low, high) over seeds: bootstrap half-widths averaged over seeds, combined in
-    quadrature with the seed term t_{0.975,k-1} s / sqrt(k)."""
-    v = np.asarray(values, dtype=float)
-    mean = float(v.mean())
-    below = float(np.mean([x - lo for x, (lo, _) in zip(v, cis)]))
-    above = float(np.mean([hi - x for x, (_, hi) in zip(v, cis)]))
-    k = len(v)
-    seed_term = float(stats.t.ppf(0.975, k - 1) * v.std(ddof=1) / np.sqrt(k)) if k > 1 else 0.0
-    return mean, mean - float(np.hypot(below, seed_term)), mean + float(np.hypot(above, seed_term))
 
 
 def aggregate_scores(scores: Sequence[Mapping]) -> dict:
