@@ -364,6 +364,12 @@ def check_analyses_against(analyses: dict, specs: dict, paths: dict[str, str]) -
     for key, what in (("countries", "country"), ("questions", "question")):
         named += [(f"attribute_importance/{key}/{i}", value, what)
                   for i, value in enumerate(analyses["attribute_importance"][key] or [])]
+    named += [(f"question_entropy/countries/{i}", value, "country")
+              for i, value in enumerate(analyses["question_entropy"]["countries"] or [])]
+    span = analyses["question_entropy"]
+    if span["first_question"] > span["last_question"]:
+        raise SpecError(paths["analyses"], "question_entropy/first_question",
+                        f"{span['first_question']} is after last_question {span['last_question']}")
     for key_path, value, what in named:
         if value is not None and value not in known[what]:
             source = paths["countries" if what == "country" else "questions"]

@@ -1,5 +1,7 @@
 # Data analyses (no model needed): Figure 1a-1c from the survey and Tables 1, 6, 7, 8, 9 rendered
-# from the specs. Numbers go to results/analysis/*.csv (with n and bootstrap CIs), figures to
+# from the specs. Figure 1b has the paper's quantity (one entropy per value question of the survey
+# file, read from the file itself) beside the kit's ((profile, question) pairs); Figure 1c both
+# importance methods (MDI, the paper's, and permutation, the kit's) with their rank agreement. Numbers go to results/analysis/*.csv (with n and bootstrap CIs), figures to
 # results/figures/*.png. Settings: specs/analyses.yaml. Target: `snakemake --cores all analyses`.
 
 
@@ -31,12 +33,13 @@ rule analysis_heterogeneity:
         use_weight=ANALYSES["use_weight"],
         seed=ANALYSES["seed"],
         resamples=ANALYSES["bootstrap_resamples"],
+        unit=ENTROPY_UNIT,
     script:
         "../scripts/analysis_heterogeneity.py"
 
 
 rule analysis_entropy_distribution:
-    """Figure 1b: entropy (bits) of (profile, question) pairs before filtering, with the H = 0 mass."""
+    """Figure 1b, the kit's view: entropy of (profile, question) pairs before filtering, with the H = 0 mass."""
     input:
         "results/data/archetypes.parquet",
     output:
@@ -55,18 +58,53 @@ rule analysis_entropy_distribution:
         spec=ANALYSES["entropy_distribution"],
         seed=ANALYSES["seed"],
         resamples=ANALYSES["bootstrap_resamples"],
+        unit=ENTROPY_UNIT,
     script:
         "../scripts/analysis_entropy_distribution.py"
 
 
+rule analysis_question_entropy:
+    """Figure 1b as the paper draws it: the entropy of every value question the survey file holds among
+    a country's respondents, and the share of questions above the threshold (bootstrap CI)."""
+    input:
+        get_survey_file,
+    output:
+        table=reported("results/analysis/fig1b_question_entropy.csv", "analyses/fig1b_question_entropy", "Figure 1b"),
+        summary=reported(
+            "results/analysis/fig1b_question_entropy_summary.csv",
+            "analyses/fig1b_question_entropy_summary",
+            "Figure 1b",
+        ),
+        figure=reported(
+            "results/figures/fig1b_question_entropy.png", "analyses/fig1b_question_entropy_figure", "Figure 1b"
+        ),
+    log:
+        "logs/analyses/analysis_question_entropy.log",
+    benchmark:
+        "benchmarks/analyses/analysis_question_entropy.tsv"
+    conda:
+        "../envs/analyses.yaml"
+    params:
+        countries=QUESTION_ENTROPY_COUNTRIES,
+        spec=QUESTION_ENTROPY_SPEC,
+        use_weight=ANALYSES["use_weight"],
+        seed=ANALYSES["seed"],
+        resamples=ANALYSES["bootstrap_resamples"],
+        unit=ENTROPY_UNIT,
+    script:
+        "../scripts/analysis_question_entropy.py"
+
+
 rule analysis_attribute_importance:
-    """Figure 1c: random-forest permutation importance of the 11 attributes for every question."""
+    """Figure 1c: random-forest importance of the 11 attributes for every question, by MDI (the paper's)
+    and by permutation on held-out respondents (the kit's), and how alike they rank the attributes."""
     input:
         "results/data/respondents.parquet",
     output:
         table=reported(
             "results/analysis/fig1c_attribute_importance.csv", "analyses/fig1c_attribute_importance", "Figure 1c"
         ),
+        agreement=reported("results/analysis/fig1c_rank_agreement.csv", "analyses/fig1c_rank_agreement", "Figure 1c"),
         figure=reported("results/figures/fig1c_attribute_importance.png", "analyses/fig1c_figure", "Figure 1c"),
     log:
         "logs/analyses/analysis_attribute_importance.log",
@@ -80,6 +118,7 @@ rule analysis_attribute_importance:
         questions=IMPORTANCE_QUESTIONS,
         countries=ANALYSES["attribute_importance"]["countries"] or ANALYSIS_COUNTRY_CODES,
         spec=IMPORTANCE_SPEC,
+        figure_method=ANALYSES["attribute_importance"]["figure_method"],
         seed=ANALYSES["seed"],
         resamples=ANALYSES["bootstrap_resamples"],
     script:

@@ -77,6 +77,7 @@ rule entropy_accuracy:
         rows=row_prediction_files("cross_demographic"),
         seed=MODEL_ANALYSES["seed"],
         resamples=MODEL_ANALYSES["bootstrap_resamples"],
+        unit=SPECS["analyses"]["entropy_unit"],
     script:
         "../scripts/analysis_entropy_accuracy.py"
 

@@ -13,7 +13,8 @@ with logged(sm.log[0]) as log:
     for name, _template, kind, files in sm.params.rows:
         correct = [parse_predictions(pd.read_parquet(f), samples)["correct"].to_numpy() for f in files]
         for level in ("category", "question"):
-            p, summary = entropy_accuracy(samples, correct, level, sm.params.resamples, sm.params.seed)
+            p, summary = entropy_accuracy(samples, correct, level, sm.params.resamples, sm.params.seed,
+                                           sm.params.unit)
             p.insert(0, "level", level)
             p.insert(0, "kind", kind)
             p.insert(0, "model", name)

@@ -9,7 +9,7 @@ sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
     p = sm.params
     histogram, summary = entropy_distribution(pd.read_parquet(sm.input[0]), p.spec["country"], p.spec["bin_width"],
-                                              p.seed, p.resamples)
+                                              p.seed, p.resamples, p.unit)
     histogram.to_csv(sm.output.histogram, index=False)
     summary.to_csv(sm.output.summary, index=False)
     entropy_histogram_figure(histogram, summary, sm.output.figure)

@@ -69,23 +69,23 @@ def test_bootstrap_counts_keep_the_sample_size():
 def test_country_question_entropy_values_and_n():
     table = country_question_entropy(hand_made_respondents(), QUESTIONS, ["AAA", "BBB"], False, 0, 200)
     a = table[table["country"] == "AAA"].set_index("q_id")
-    assert a.loc["Q1", "entropy_bits"] == 0.0 and a.loc["Q2", "entropy_bits"] == pytest.approx(1.0)
+    assert a.loc["Q1", "entropy"] == 0.0 and a.loc["Q2", "entropy"] == pytest.approx(1.0)
     assert a.loc["Q3", "entropy_normalized"] == pytest.approx(1.0)
-    assert a.loc["Q36", "entropy_bits"] == pytest.approx(2.0)
+    assert a.loc["Q36", "entropy"] == pytest.approx(2.0)
     assert (a["n"] == 12).all()
-    assert (a["entropy_bits_ci_low"] <= a["entropy_bits"] + 1e-12).all()
-    assert (a["entropy_bits_ci_high"] >= a["entropy_bits"] - 1e-12).all()
+    assert (a["entropy_ci_low"] <= a["entropy"] + 1e-12).all()
+    assert (a["entropy_ci_high"] >= a["entropy"] - 1e-12).all()
     not_asked = table[(table["country"] == "BBB") & (table["q_id"] == "Q36")].iloc[0]
-    assert not_asked["n"] == 0 and np.isnan(not_asked["entropy_bits"])
+    assert not_asked["n"] == 0 and np.isnan(not_asked["entropy"])
 
 
 @pytest.mark.parametrize("country,question,roles,measure,expected", [
     (None, None, ["train"], "normalized", ("AAA", "Q3")),        # ties at 1.0 with Q8, which is cross_value
-    (None, None, ["train"], "bits", ("AAA", "Q36")),
+    (None, None, ["train"], "entropy", ("AAA", "Q36")),
     (None, None, ["train", "cross_value"], "normalized", ("AAA", "Q3")),  # tie Q3 = Q8 = 1.0: first in spec order
     ("BBB", None, ["train"], "normalized", ("BBB", "Q3")),        # the only non-unanimous question in BBB
     (None, "Q2", ["train"], "normalized", ("AAA", "Q2")),
-    ("BBB", "Q1", ["train"], "bits", ("BBB", "Q1")),            # both set: used as they are
+    ("BBB", "Q1", ["train"], "entropy", ("BBB", "Q1")),            # both set: used as they are
 ])
 def test_most_heterogeneous_pick(country, question, roles, measure, expected):
     table = country_question_entropy(hand_made_respondents(), QUESTIONS, ["AAA", "BBB"], False, 0, 100)
@@ -99,7 +99,7 @@ def test_answer_distribution_shares_n_and_weights():
     dist = answer_distribution(respondents, QUESTIONS[1], ["AAA", "BBB"], False, 0, 300)
     a = dist[dist["country"] == "AAA"]
     assert a["share"].tolist() == pytest.approx([0.5, 0.5, 0.0, 0.0]) and a["n_option"].tolist() == [6, 6, 0, 0]
-    assert (a["n_country"] == 12).all() and a["entropy_bits"].iloc[0] == pytest.approx(1.0)
+    assert (a["n_country"] == 12).all() and a["entropy"].iloc[0] == pytest.approx(1.0)
     assert ((a["share_ci_low"] <= a["share"]) & (a["share"] <= a["share_ci_high"])).all()
     assert a["share_ci_low"].iloc[0] < 0.5 < a["share_ci_high"].iloc[0]
     respondents.loc[(respondents["country"] == "AAA") & (respondents["Q2"] == "a"), "weight"] = 3.0
@@ -162,8 +162,11 @@ def planted_respondents(n: int = 900) -> pd.DataFrame:
 def test_permutation_importance_finds_the_planted_attribute(scoring):
     questions = [{"id": "Q1", "options": FOUR}, {"id": "Q2", "options": ["yes", "no"]}]
     spec = {**IMPORTANCE_SPEC, "scoring": scoring}
-    table = attribute_importance(planted_respondents(), ATTRS, questions, ["AAA", "BBB"], spec, 0, 200)
-    assert len(table) == 2 * len(ATTRS)
+    both = attribute_importance(planted_respondents(), ATTRS, questions, ["AAA", "BBB"], spec, 0, 200)
+    assert len(both) == 2 * 2 * len(ATTRS)
+    mdi = both[both["method"] == "mdi"]
+    assert set(mdi.loc[mdi.groupby("q_id")["importance"].idxmax(), "attribute"]) == {"Religion", "Life Stage"}
+    table = both[both["method"] == "permutation"]
     for q_id, planted in (("Q1", "Religion"), ("Q2", "Life Stage")):
         t = table[table["q_id"] == q_id].set_index("attribute")
         assert t["importance"].idxmax() == planted
@@ -274,7 +277,8 @@ def test_malformed_analyses_spec_names_file_key_and_value(monkeypatch, tmp_path,
 
 
 # ---- the analyses target on the demo --------------------------------------------------------
-DATA_ANALYSIS_RULES = ("analysis_heterogeneity", "analysis_entropy_distribution", "analysis_attribute_importance",
+DATA_ANALYSIS_RULES = ("analysis_heterogeneity", "analysis_entropy_distribution", "analysis_question_entropy",
+                       "analysis_attribute_importance",
                        "table_countries", "table_attributes", "table_questions")
 
 
@@ -302,7 +306,7 @@ def test_analyses_target_on_the_demo(tmp_path):
     fig1a = pd.read_csv(out / "fig1a_heterogeneity.csv")
     countries = [c["iso3"] for c in read_yaml(wf / "specs/countries.yaml")["countries"]]
     assert list(dict.fromkeys(fig1a["country"])) == countries
-    assert {"n_country", "n_option", "share", "share_ci_low", "share_ci_high", "entropy_bits"} <= set(fig1a.columns)
+    assert {"n_country", "n_option", "share", "share_ci_low", "share_ci_high", "entropy", "unit"} <= set(fig1a.columns)
     entropies = pd.read_csv(out / "fig1a_entropy_by_country_question.csv")
     assert entropies["selected"].sum() == 1 and len(entropies) == len(countries) * 23
     summary = pd.read_csv(out / "fig1b_entropy_summary.csv")
@@ -310,13 +314,20 @@ def test_analyses_target_on_the_demo(tmp_path):
     assert {"n_pairs", "n_zero", "share_zero", "share_zero_ci_low", "share_zero_ci_high"} <= set(summary.columns)
     assert pd.read_csv(out / "fig1b_entropy_histogram.csv")["n_pairs"].sum() == summary["n_pairs"].sum()
     importance = pd.read_csv(out / "fig1c_attribute_importance.csv")
-    assert len(importance) == 3 * 11 and importance["importance"].notna().all()
+    assert len(importance) == 2 * 3 * 11 and importance["importance"].notna().all()
+    assert importance["method"].value_counts().to_dict() == {"mdi": 33, "permutation": 33}
+    assert len(pd.read_csv(out / "fig1c_rank_agreement.csv")) == 3 + 1
+    per_question = pd.read_csv(out / "fig1b_question_entropy.csv")
+    question_summary = pd.read_csv(out / "fig1b_question_entropy_summary.csv").iloc[0]
+    assert set(per_question["country"]) == {"USA"} and (per_question["unit"] == spec["entropy_unit"]).all()
+    assert question_summary["n_questions"] == per_question["counted"].sum() > 23  # the file's filler questions too
     assert {"importance_ci_low", "importance_ci_high", "n_train", "n_test", "baseline_score"} <= set(importance.columns)
     for name, rows in (("table1_countries", 10), ("table8_cross_countries", 8), ("table6_attributes", 11),
                        ("table7_questions", 23), ("table9_cross_value", 7)):
         assert len(pd.read_csv(out / f"{name}.csv")) == rows, name
         assert (out / f"{name}.md").read_text().count("\n| ") == rows + 1, name
-    for figure in ("fig1a_heterogeneity", "fig1b_entropy_distribution", "fig1c_attribute_importance"):
+    for figure in ("fig1a_heterogeneity", "fig1b_entropy_distribution", "fig1b_question_entropy",
+                   "fig1c_attribute_importance"):
         width, height = png_size(wf / f"results/figures/{figure}.png")
         assert width > 500 and height > 300
     for rule in DATA_ANALYSIS_RULES:

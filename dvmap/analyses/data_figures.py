@@ -43,7 +43,7 @@ def heterogeneity_figure(distribution: pd.DataFrame, country_names: Mapping[str,
             err = np.vstack([share - 100 * d["share_ci_low"].to_numpy(), 100 * d["share_ci_high"].to_numpy() - share])
             ax.bar(x, share, color=colors, width=0.75)
             ax.errorbar(x, share, yerr=err, fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
-            ax.text(0.97, 0.95, f"H = {d['entropy_bits'].iloc[0]:.2f} bits", ha="right", va="top",
+            ax.text(0.97, 0.95, f"H = {d['entropy'].iloc[0]:.2f} {d['unit'].iloc[0]}", ha="right", va="top",
                     transform=ax.transAxes, fontsize=7.5)
         bold = country == selected_country
         ax.set_title(f"{country} (n = {n:,})", fontsize=9, fontweight="bold" if bold else "normal")
@@ -86,11 +86,11 @@ def entropy_histogram_figure(histogram: pd.DataFrame, summary: pd.DataFrame, pat
         ax.text(0.97, 0.95, f"H = 0: {100 * s['share_zero']:.1f}% of pairs\n"
                             f"(n = {int(s['n_zero']):,} of {int(s['n_pairs']):,}; 95% CI "
                             f"{100 * s['share_zero_ci_low']:.1f}-{100 * s['share_zero_ci_high']:.1f}%)\n"
-                            f"mean H = {s['mean_entropy']:.3f} bits\n{int(s['n_profiles']):,} profiles",
+                            f"mean H = {s['mean_entropy']:.3f} {s['unit']}\n{int(s['n_profiles']):,} profiles",
                 ha="right", va="top", transform=ax.transAxes, fontsize=8.5,
                 bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
         ax.set_xlim(-width * 1.2, float(rest["bin_high"].max()) + width * 0.2)
-        ax.set_xlabel("Shannon entropy of the answers of a (profile, question) pair (bits)")
+        ax.set_xlabel(f"Shannon entropy of the answers of a (profile, question) pair ({s['unit']})")
         ax.set_ylabel("share of pairs (%)")
         ax.set_title(f"{s['scope']}: {subset} (n = {int(s['n_pairs']):,})", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -101,9 +101,40 @@ def entropy_histogram_figure(histogram: pd.DataFrame, summary: pd.DataFrame, pat
     plt.close(fig)
 
 
-def importance_heatmap(table: pd.DataFrame, concepts: Mapping[str, str], path: str | Path) -> None:
-    """Attributes (rows) x questions (columns), both ranked by mean importance; cells annotated."""
+def question_entropy_figure(table: pd.DataFrame, summary: pd.DataFrame, bin_width: float, path: str | Path) -> None:
+    """The paper's Figure 1b: per country, a histogram of the entropies of the value questions counted
+    in the share, the threshold marked, the share above it with its CI."""
     plt = _pyplot()
+    countries = list(summary["country"])
+    fig, axes = plt.subplots(1, len(countries), figsize=(6.2 * len(countries), 4.4), dpi=120, squeeze=False)
+    for ax, (country, s) in zip(axes[0], summary.set_index("country").iterrows()):
+        h = table[(table["country"] == country) & table["counted"]]["entropy"].to_numpy(dtype=float)
+        top = max(float(np.nanmax(h)) if len(h) else 0.0, float(s["threshold"])) + bin_width
+        edges = np.arange(0.0, top + bin_width, bin_width)
+        ax.hist(h, bins=edges, color="steelblue", edgecolor="white")
+        ax.axvline(s["threshold"], color="crimson", linestyle="--", linewidth=1.2)
+        ax.text(0.97, 0.95, f"H > {s['threshold']:g} {s['unit']}: {int(s['n_above'])} of {int(s['n_questions'])} "
+                            f"questions\n= {100 * s['share_above_threshold']:.1f}% (95% CI "
+                            f"{100 * s['share_above_threshold_ci_low']:.1f}-{100 * s['share_above_threshold_ci_high']:.1f}%)"
+                            f"\nn = {int(s['n_respondents']):,} respondents",
+                ha="right", va="top", transform=ax.transAxes, fontsize=8.5,
+                bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+        ax.set_xlabel(f"Shannon entropy of a question's answers in {country} ({s['unit']})")
+        ax.set_ylabel("number of survey questions")
+        ax.set_title(f"{country}: {int(s['n_questions'])} value questions of the survey file", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle("Figure 1b: entropy of every value question (one per question)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+METHOD_LABELS = {"mdi": "Mean Decrease Impurity (training data; shares of 1, points)",
+                 "permutation": "permutation importance ({scoring} drop on held-out respondents, points)"}
+
+
+def _importance_panel(fig, ax, table: pd.DataFrame, concepts: Mapping[str, str], method: str) -> None:
+    """One method's heatmap: attributes (rows) x questions (columns), both ranked by mean importance."""
     from matplotlib.colors import Normalize
 
     pivot = table.pivot(index="attribute", columns="q_id", values="importance")
@@ -113,7 +144,6 @@ def importance_heatmap(table: pd.DataFrame, concepts: Mapping[str, str], path: s
     finite = values[np.isfinite(values)]
     # symmetric around 0: a small negative importance (noise) stays pale
     vmax = max(float(np.abs(finite).max()) if finite.size else 1.0, 1e-6)
-    fig, ax = plt.subplots(figsize=(0.62 * len(cols) + 4.2, 0.45 * len(rows) + 3.4), dpi=120)
     image = ax.imshow(values, cmap="RdBu_r", norm=Normalize(-vmax, vmax), aspect="auto")
     for i in range(len(rows)):
         for j in range(len(cols)):
@@ -124,14 +154,28 @@ def importance_heatmap(table: pd.DataFrame, concepts: Mapping[str, str], path: s
     ax.set_yticks(range(len(rows)), rows, fontsize=9)
     ax.set_xticks(range(len(cols)), [f"{q} {textwrap.shorten(concepts.get(q, ''), 34, placeholder='...')}"
                                      for q in cols], rotation=55, ha="right", rotation_mode="anchor", fontsize=8)
-    scoring = table["scoring"].iloc[0]
     bar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
-    bar.set_label(f"permutation importance ({scoring} drop, points)", fontsize=8)
+    scoring = table["scoring"].iloc[0]
+    bar.set_label(METHOD_LABELS[method].format(scoring=scoring), fontsize=8)
     n_test = table.drop_duplicates("q_id")["n_test"].dropna().astype(int)
     n_text = f"{n_test.min():,}" if n_test.min() == n_test.max() else f"{n_test.min():,}-{n_test.max():,}"
-    ax.set_title("Figure 1c: attribute importance per question (random forest, permutation importance on "
-                 f"held-out respondents, n_test {n_text} per question)\n"
-                 "rows and columns ranked by mean importance", fontsize=10)
+    what = ("MDI (the paper's method)" if method == "mdi"
+            else f"permutation importance on held-out respondents (n_test {n_text} per question)")
+    ax.set_title(f"{what}\nrows and columns ranked by mean importance", fontsize=10)
+
+
+def importance_heatmap(table: pd.DataFrame, concepts: Mapping[str, str], path: str | Path,
+                       figure_method: str = "permutation") -> None:
+    """Figure 1c: one heatmap per importance method (the table's `method`), `figure_method` first (left),
+    the other beside it."""
+    plt = _pyplot()
+    methods = [figure_method, *[m for m in dict.fromkeys(table["method"]) if m != figure_method]]
+    n_rows, n_cols = table["attribute"].nunique(), table["q_id"].nunique()
+    fig, axes = plt.subplots(1, len(methods), figsize=((0.62 * n_cols + 4.2) * len(methods), 0.45 * n_rows + 3.6),
+                             dpi=120, squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        _importance_panel(fig, ax, table[table["method"] == method], concepts, method)
+    fig.suptitle("Figure 1c: attribute importance per question (random forest per question)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -85,7 +85,8 @@ def entropy_accuracy_figure(points: pd.DataFrame, correlations: pd.DataFrame, da
         if level == "category":
             title += ": the CI of r from 5 points is wide"
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("mean entropy of the answer distribution (bits)")
+        unit = points["unit"].iloc[0] if "unit" in points and len(points) else "bits"
+        ax.set_xlabel(f"mean entropy of the answer distribution ({unit})")
         ax.set_ylabel("accuracy (%)")
         ax.set_ylim(0, 125)
         ax.grid(alpha=0.3)

@@ -13,7 +13,7 @@ units. The interval thus includes both sampling and seed variance; with one seed
 ordinary bootstrap.
 
   entropy vs accuracy (Figure 5)  per value category (and per question): accuracy against the mean
-                                  entropy (bits) of the category's questions' answer distributions
+                                  entropy (bits or nats: `unit`) of the category's questions' answer distributions
                                   on the benchmark; Pearson r across the groups.
   gain vs distance (Figure 9, Table 12)  accuracy of row a minus row b per group (country, question)
                                   on the same samples (paired), against the group's distance
@@ -88,7 +88,8 @@ def _seed_value(per_seed: Sequence, s: int):
 class EntropyAccuracy:
     """Accuracy and mean answer entropy per group (category or question) of a benchmark's samples."""
 
-    def __init__(self, samples: pd.DataFrame, level: str):
+    def __init__(self, samples: pd.DataFrame, level: str, unit: str = "bits"):
+        self.unit = unit
         if level not in ("category", "question"):
             raise ValueError(f"level must be category or question, not {level!r}")
         q_codes, questions = pd.factorize(samples["q_id"], sort=False)  # questions in the benchmark's order
@@ -112,7 +113,7 @@ class EntropyAccuracy:
         """(m, groups): per group, the mean over its questions of the entropy of their answers among idx."""
         nq = len(self.questions)
         counts = group_sums(self.q_codes * self.k + self.answers, idx, nq * self.k).reshape(len(idx), nq, self.k)
-        h = entropy_of(counts)
+        h = entropy_of(counts, self.unit)
         present = np.isfinite(h)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (np.where(present, h, 0.0) @ self.members) / (present.astype(float) @ self.members)
@@ -125,9 +126,10 @@ class EntropyAccuracy:
 
 
 def entropy_accuracy(samples: pd.DataFrame, correct_per_seed: Sequence[np.ndarray], level: str, n_resamples: int,
-                     seed: int) -> tuple[pd.DataFrame, dict]:
-    """Points (group, n, entropy, acc with CIs) and the correlation (r with CI, p, n points) of one row."""
-    ea = EntropyAccuracy(samples, level)
+                     seed: int, unit: str = "bits") -> tuple[pd.DataFrame, dict]:
+    """Points (group, n, entropy in `unit`, acc with CIs) and the correlation (r with CI, p, n points) of
+    one row (r does not depend on the unit)."""
+    ea = EntropyAccuracy(samples, level, unit)
     n_seeds = len(correct_per_seed)
     points = []
     for g, group in enumerate(ea.groups):
@@ -136,8 +138,8 @@ def entropy_accuracy(samples: pd.DataFrame, correct_per_seed: Sequence[np.ndarra
                              len(members), n_seeds, n_resamples, seed + g, ea.q_codes[members])
         entropy = seed_bootstrap(lambda idx, s: ea.entropy(members[idx])[:, g], len(members), 1, n_resamples,
                                  seed + g, ea.q_codes[members])
-        points.append({"group": group, "n": len(members), **entropy.columns("entropy"), **acc.columns("acc"),
-                       "n_seeds": acc.n_seeds})
+        points.append({"group": group, "n": len(members), **entropy.columns("entropy"), "unit": unit,
+                       **acc.columns("acc"), "n_seeds": acc.n_seeds})
     # stratified by question: every question (and category) keeps its size in each resample
     def r_of(idx: np.ndarray, s: int) -> np.ndarray:
         return rowwise_pearson(ea.entropy(idx), ea.accuracy(idx, _seed_value(correct_per_seed, s)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -304,3 +305,53 @@ def read_respondents(path: str | Path, specs: Mapping) -> pd.DataFrame:
     check_countries_present(codes, countries, str(path))
     return pd.concat([country_respondents(codes, c, specs, str(path), value_labels) for c in countries],
                      ignore_index=True)
+
+
+# ---- every value question of the file (Figure 1b's per-question entropy; not the corpus path) --------------------------
+def value_question_columns(columns, first: int, last: int) -> list[str]:
+    """The file's columns named Q<number> (any case, no suffix) with first <= number <= last, in number
+    order: WVS-7's value questions are Q1..Q259 (Q260 on are demographics)."""
+    found = {}
+    for c in columns:
+        m = re.fullmatch(r"[Qq](\d+)", str(c))
+        if m and first <= int(m.group(1)) <= last:
+            found[int(m.group(1))] = c
+    return [found[i] for i in sorted(found)]
+
+
+def read_value_questions(path: str | Path, country_codes, first: int, last: int) -> pd.DataFrame:
+    """Every value question column of a survey file (raw codes, renamed to upper case Q<number>) for the
+    respondents of the given B_COUNTRY codes, with B_COUNTRY and W_WEIGHT (1.0 when the file has none).
+    Negative codes (WVS missing codes) become NaN."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise SurveyFileError(path, f"unsupported format '{suffix}' (use one of {', '.join(FORMATS)})")
+    if not path.is_file():
+        raise SurveyFileError(path, "file not found")
+    columns, _ = _file_columns(path)
+    by_lower = {c.lower(): c for c in columns}
+    if COUNTRY_VAR.lower() not in by_lower:
+        raise SurveyFileError(path, f"missing required column {COUNTRY_VAR}")
+    questions = value_question_columns(columns, first, last)
+    if not questions:
+        raise SurveyFileError(path, f"no value question column Q{first}..Q{last}")
+    wanted = [by_lower[COUNTRY_VAR.lower()], *([by_lower[WEIGHT_VAR.lower()]] if WEIGHT_VAR.lower() in by_lower else []),
+              *questions]
+    if suffix in READERS:
+        df = _read_stat_file(path, wanted)
+    else:
+        try:
+            df = pd.read_csv(path, usecols=wanted, sep=_csv_separator(path))
+        except CSV_ERRORS as exc:
+            raise _unreadable_csv(path, exc) from None
+        for col in df.columns:
+            if not pd.api.types.is_numeric_dtype(df[col]):
+                df[col] = coding.as_numbers(df[col], col, str(path))
+    df = df.rename(columns={c: c.upper() for c in df.columns})
+    df = df[df[COUNTRY_VAR].isin([float(c) for c in country_codes])].reset_index(drop=True)
+    if WEIGHT_VAR not in df:
+        df[WEIGHT_VAR] = 1.0
+    q = [c.upper() for c in questions]
+    df[q] = df[q].astype(float).where(df[q] >= 0)
+    return df[[COUNTRY_VAR, WEIGHT_VAR, *q]]

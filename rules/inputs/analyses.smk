@@ -17,7 +17,22 @@ SPEC_TABLES = {
 
 
 # Inputs of the rules below, as data.
-IMPORTANCE_SPEC = {k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries")}
+ENTROPY_UNIT = ANALYSES["entropy_unit"]  # bits | nats: every entropy the analyses report
+
+
+IMPORTANCE_SPEC = {
+    k: v for k, v in ANALYSES["attribute_importance"].items() if k not in ("questions", "countries", "figure_method")
+}
+
+
+# Figure 1b, the paper's quantity: the survey file's every value question in these countries.
+QUESTION_ENTROPY_SPEC = {k: v for k, v in ANALYSES["question_entropy"].items() if k != "countries"}
+
+
+QUESTION_ENTROPY_COUNTRIES = [
+    {k: COUNTRIES[c][k] for k in ("iso3", "iso_numeric")}
+    for c in (ANALYSES["question_entropy"]["countries"] or ANALYSIS_COUNTRY_CODES)
+]
 
 
 IMPORTANCE_QUESTIONS = [
@@ -46,7 +61,12 @@ def get_analysis_targets(wildcards=None):
     """Every output of the `analyses` target's data part, taken from the rules above: the survey
     analyses need respondents, so a run on the released corpus (data_source: release) gets the spec
     tables only."""
-    survey = (rules.analysis_heterogeneity, rules.analysis_entropy_distribution, rules.analysis_attribute_importance)
+    survey = (
+        rules.analysis_heterogeneity,
+        rules.analysis_entropy_distribution,
+        rules.analysis_question_entropy,
+        rules.analysis_attribute_importance,
+    )
     tables = (rules.table_countries, rules.table_attributes, rules.table_questions)
     chosen = [*survey, *tables] if config["data_source"] == "wvs" else tables
     return [path for rule in chosen for path in rule.output]
