@@ -10,4 +10,5 @@ with logged(sm.log[0]) as log:
     result = {"model": sm.wildcards.model, "template": sm.wildcards.template, "dataset": sm.wildcards.dataset,
               **score(parsed, sm.params.seed)}
     write_json(result, sm.output[0])
-    log.info("acc %.4f (n %d, parse failures %.3f)", result["acc"], result["n"], result["parse_failure_rate"])
+    log.info("acc %.4f, lc %.4f (parsed only %.4f) (n %d, parse failures %.3f)", result["acc"], result["lc"],
+             result["lc_parsed"], result["n"], result["parse_failure_rate"])

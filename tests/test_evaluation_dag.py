@@ -43,7 +43,7 @@ def test_readme_main_command_runs_the_whole_demo(workflow):
     table = pd.read_csv(workflow / "results/table2.csv")
     assert table["model"].tolist() == ["tiny-base", "tiny-dvmap", "uniform", "majority", "country_majority",
                                        "demographic_classifier"]
-    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "wd", "jsd", "n", "n_seeds", "acc_seed_sd",
+    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "lc_parsed", "wd", "jsd", "n", "n_seeds", "acc_seed_sd",
             "parse_failure_rate", "parse_failure_rate_max"} <= set(table.columns)
     rows = table.set_index("model")
     assert rows.loc["tiny-dvmap", "n_seeds"] == 3 and rows.loc["tiny-base", "n_seeds"] == 1

@@ -184,7 +184,7 @@ def test_paper_preset_trains_each_run_once_on_the_cluster(tmp_path):
 def fake_score(acc, ci=(0.0, 0.0), **extra):
     base = {"n": 100, "acc": acc, "acc_ci": [acc - ci[0], acc + ci[1]], "acc_lenient": acc, "n_parsed": 100,
             "parse_failure_rate": extra.get("pfr", 0.0), "api_error_rate": 0.0}
-    for m in ("lc", "wd", "jsd"):
+    for m in ("lc", "wd", "jsd", "lc_parsed"):
         base[m], base[f"{m}_ci"] = 0.5, [0.5, 0.5]
     return base
 
@@ -242,7 +242,7 @@ def test_experiment_table_columns_and_paper_numbers():
     assert table.loc["likert", "paper_vs"] == "binary"
     assert '"variant": "likert"' in table.loc["likert", "overrides"]
     assert table.loc["binary", "is_baseline"] and np.isnan(table.loc["binary", "acc_diff_vs_baseline"])
-    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "wd", "jsd", "n", "n_seeds", "parse_failure_rate",
+    assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "lc_parsed", "wd", "jsd", "n", "n_seeds", "parse_failure_rate",
             "mcnemar_p_max"} <= set(table.columns)
     assert table.loc["majority", "kind"] == "reference predictor"
     assert table.loc["likert", "model"] == "tiny-dvmap" and table.loc["majority", "model"] == "majority"

@@ -61,7 +61,11 @@ def test_score_hand_computed():
     assert s["n"] == 4 and s["n_parsed"] == 3
     assert s["acc"] == pytest.approx(0.25)                  # the failure counts as not correct ...
     assert s["parse_failure_rate"] == pytest.approx(0.25)   # ... and is reported as such
-    assert s["lc"] == pytest.approx((1 + 0 + 2 / 3) / 3)    # LC over parsed samples only
+    # LC = 1 - |i_hat - i| / (K - 1) with K = 4: A 1, D 0, B 2/3; the parse failure counts as 0 (the paper's
+    # definition, over all N, as accuracy counts it wrong); lc_parsed is over the 3 parsed samples
+    assert s["lc"] == pytest.approx((1 + 0 + 2 / 3 + 0) / 4)
+    assert s["lc_parsed"] == pytest.approx((1 + 0 + 2 / 3) / 3)
+    assert s["lc_ci"][0] <= s["lc"] <= s["lc_ci"][1] and s["lc_parsed_ci"][0] <= s["lc_parsed"] <= s["lc_parsed_ci"][1]
     # one group: predicted (1/3, 1/3, 0, 1/3) vs real (1, 0, 0, 0)
     assert s["wd"] == pytest.approx((1 - 1 / 3) + (1 - 2 / 3) + (1 - 2 / 3))
     assert s["n_groups"] == 1 and s["wd_ci"] == [s["wd"], s["wd"]]

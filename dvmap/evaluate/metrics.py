@@ -2,7 +2,9 @@
 
 Per sample: strict accuracy (the parsed option equals the answer; a parse failure counts as not
 correct and is reported separately), lenient accuracy (the release's rule), Likert consistency
-LC = 1 - |i_hat - i| / (K - 1) over parsed samples, K = the question's option count.
+LC = 1 - |i_hat - i| / (K - 1), K = the question's option count, as the paper defines it: the mean
+over all N samples, a parse failure counting with the maximal distance (LC term 0), as accuracy
+counts it wrong; `lc_parsed` is the mean over the parsed samples only.
 Per (country, question) group: the predicted answer distribution (parsed predictions) against the
 real one (the dataset's answers); WD = sum_k |CDF_pred(k) - CDF_real(k)| (the 1-Wasserstein
 distance on option positions 0..K-1, scipy), JSD = Jensen-Shannon divergence in bits. WD and JSD
@@ -75,15 +77,17 @@ def score(parsed: pd.DataFrame, seed: int = 0) -> dict:
     Acc and LC resample samples; WD and JSD resample (country, question) groups."""
     ok = parsed["pred_index"].to_numpy() >= 0
     correct = parsed["correct"].to_numpy(dtype=float)
-    lc = likert_consistency(parsed.loc[ok, "pred_index"].to_numpy(), parsed.loc[ok, "answer_index"].to_numpy(),
-                            parsed.loc[ok, "n_options"].to_numpy())
+    lc_parsed = likert_consistency(parsed.loc[ok, "pred_index"].to_numpy(),
+                                   parsed.loc[ok, "answer_index"].to_numpy(), parsed.loc[ok, "n_options"].to_numpy())
+    lc = np.zeros(len(parsed))  # a parse failure is as far as an answer can be: its LC term is 0
+    lc[ok] = lc_parsed
     groups = group_distances(parsed)
     out = {"n": int(len(parsed)), "n_parsed": int(ok.sum()),
            "parse_failure_rate": float((parsed["status"] == "parse_error").mean()) if len(parsed) else 0.0,
            "api_error_rate": float((parsed["status"] == "api_error").mean()) if len(parsed) else 0.0,
            "acc_lenient": float(parsed["lenient_correct"].mean()), "n_groups": int(len(groups))}
     for name, values in (("acc", correct), ("lc", lc), ("wd", groups["wd"].to_numpy()),
-                         ("jsd", groups["jsd"].to_numpy())):
+                         ("jsd", groups["jsd"].to_numpy()), ("lc_parsed", lc_parsed)):
         out[name] = float(np.mean(values)) if len(values) else float("nan")
         out[f"{name}_ci"] = list(bootstrap_ci(values, seed)) if len(values) else [float("nan")] * 2
     return out

@@ -19,7 +19,7 @@ import pandas as pd
 from dvmap.evaluate import metrics
 from dvmap.stats import combined_ci
 
-METRIC_COLUMNS = ["acc", "lc", "wd", "jsd"]
+METRIC_COLUMNS = ["acc", "lc", "wd", "jsd", "lc_parsed"]  # lc over all N (the paper), lc_parsed over parsed
 MEAN_COLUMNS = ["acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate"]
 
 
