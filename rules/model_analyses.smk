@@ -91,6 +91,9 @@ rule value_flip:
         predictions=get_row_prediction_inputs("cross_demographic", *ROBUSTNESS_USED),
     output:
         table=reported("results/analysis/fig8_value_flip.csv", "analyses/fig8_value_flip", "Figure 8"),
+        by_question=reported(
+            "results/analysis/fig8_value_flip_by_question.csv", "analyses/fig8_value_flip_by_question", "Figure 8"
+        ),
         figure=reported("results/figures/fig8_value_flip.png", "analyses/fig8_figure", "Figure 8"),
     log:
         "logs/analyses/value_flip.log",

@@ -12,7 +12,7 @@ with logged(sm.log[0]) as log:
     samples = pd.read_parquet(sm.input.original)
     originals = {name: files for name, _t, _k, files in sm.params.original}
     parsed_original = {}
-    frames = []
+    frames, by_question = [], []
     for perturbation, dataset_file in zip(sm.params.perturbed, sm.input.datasets):
         dataset = pd.read_parquet(dataset_file)
         for name, _template, kind, files in sm.params.perturbed[perturbation]:
@@ -24,6 +24,10 @@ with logged(sm.log[0]) as log:
             pairs = [pair_predictions(o, parse_predictions(pd.read_parquet(f), dataset), dataset)
                      for o, f in zip(parsed_original[name], files)]
             rates = change_rates(pairs, sm.params.resamples, sm.params.seed)
+            per_question = change_rates(pairs, sm.params.resamples, sm.params.seed, by="q_id")
+            for column, value in (("perturbation", perturbation), ("kind", kind), ("model", name)):
+                per_question.insert(0, column, value)
+            by_question.append(per_question)
             rates.insert(0, "perturbation", perturbation)
             rates.insert(0, "kind", kind)
             rates.insert(0, "model", name)
@@ -34,4 +38,6 @@ with logged(sm.log[0]) as log:
                      overall["rate_ci_low"], overall["rate_ci_high"], overall["n_pairs"])
     table = pd.concat(frames, ignore_index=True)
     table.round(4).to_csv(sm.output.table, index=False)
-    value_flip_figure(table, sm.output.figure)
+    questions = pd.concat(by_question, ignore_index=True)
+    questions.round(4).to_csv(sm.output.by_question, index=False)
+    value_flip_figure(table, sm.output.figure, questions)

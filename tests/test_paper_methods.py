@@ -1,6 +1,7 @@
 """The paper's own methods beside the kit's (issue 15, point 1), on small hand-made inputs against
 values computed by hand: Figure 1b's entropy of every value question of the survey file, Figure
-1c's MDI importance and its rank agreement with permutation importance."""
+1c's MDI importance and its rank agreement with permutation importance, Figure 8's flip rate per
+question."""
 import math
 
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 
 from dvmap.analyses.attribute_importance import attribute_importance, mean_decrease_impurity, rank_agreement
 from dvmap.analyses.data_stats import question_entropy
+from dvmap.analyses.model_figures import value_flip_figure
+from dvmap.analyses.model_stats import change_rates
 from dvmap.data.wvs_io import read_value_questions, value_question_columns
 from dvmap.errors import SurveyFileError
 
@@ -116,3 +119,22 @@ def test_rank_agreement_of_a_hand_made_pair_of_rankings():
     assert table.loc["all", ["spearman_rho", "kendall_tau"]].tolist() == pytest.approx([1.0, 1.0])
     one_answer = q1.assign(importance=np.nan)
     assert np.isnan(rank_agreement(one_answer).set_index("q_id").loc["Q1", "spearman_rho"])
+
+
+# ---- Figure 8: flip rate per question ---------------------------------------------------------------------------------
+def test_flip_rate_per_question_on_a_hand_made_pair_table(tmp_path):
+    """Q6: 3 pairs, 2 changed (2/3); Q50: 3 pairs, 1 changed, 1 unparsed original (1/2); Q1: 1 unchanged (0)."""
+    pairs = pd.DataFrame({"original_sample_id": list("abcdefg"), "q_id": ["Q6", "Q6", "Q6", "Q50", "Q50", "Q50", "Q1"],
+                          "category": ["c1", "c1", "c1", "c2", "c2", "c2", "c2"],
+                          "pred_original": [0, 1, 2, -1, 1, 2, 0], "pred_perturbed": [1, 1, 0, 1, 0, 2, 0]})
+    rates = change_rates([pairs], 300, seed=0, by="q_id").set_index("q_id")
+    assert list(rates.index) == ["Q6", "Q50", "Q1"]  # no overall row: that is the per-category table's
+    assert rates["rate"].tolist() == pytest.approx([2 / 3, 1 / 2, 0.0])
+    assert rates["n_pairs"].tolist() == [3, 3, 1] and rates["n_both_parsed"].tolist() == [3, 2, 1]
+    assert rates.loc["Q6", "rate_ci_low"] <= 2 / 3 <= rates.loc["Q6", "rate_ci_high"]
+    by_category = change_rates([pairs], 300, seed=0).set_index("category")
+    assert by_category.loc["all", "rate"] == pytest.approx(3 / 6)
+    table = by_category.reset_index().assign(model="m", kind="language model", perturbation="income_flip")
+    value_flip_figure(table, tmp_path / "fig8.png", rates.reset_index().assign(model="m", kind="language model",
+                                                                             perturbation="income_flip"))
+    assert (tmp_path / "fig8.png").stat().st_size > 10_000

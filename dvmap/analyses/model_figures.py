@@ -99,11 +99,17 @@ def entropy_accuracy_figure(points: pd.DataFrame, correlations: pd.DataFrame, da
     plt.close(fig)
 
 
-def value_flip_figure(table: pd.DataFrame, path: str | Path) -> None:
+def value_flip_figure(table: pd.DataFrame, path: str | Path, by_question: pd.DataFrame | None = None) -> None:
     """Left: overall change rate per row and perturbation (with CI). Right: income-flip rate per value
-    category and row."""
+    category and row. Below (with `by_question`): income-flip rate per question and row (the paper
+    names Religion Q6 and financial satisfaction Q50)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(15, 6), dpi=120, gridspec_kw={"width_ratios": [1, 1.25]})
+    if by_question is None:
+        fig, axes = plt.subplots(1, 2, figsize=(15, 6), dpi=120, gridspec_kw={"width_ratios": [1, 1.25]})
+    else:
+        fig = plt.figure(figsize=(15, 11), dpi=120)
+        grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.25])
+        axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])]
     rows = _rows(table)
     colors = plt.get_cmap("tab10")
     overall = table[table["category"] == "all"]
@@ -147,6 +153,23 @@ def value_flip_figure(table: pd.DataFrame, path: str | Path) -> None:
     ax.set_title("income flipped, per value category", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="upper right", frameon=True, framealpha=0.85)
+    if by_question is not None:
+        ax = axes[2]
+        flip_q = by_question[by_question["perturbation"] == "income_flip"]
+        questions = list(dict.fromkeys(flip_q["q_id"]))
+        x = np.arange(len(questions))
+        for i, (model, kind) in enumerate(rows):
+            d = flip_q[flip_q["model"] == model].set_index("q_id").reindex(questions).reset_index()
+            ax.bar(x + (i - (len(rows) - 1) / 2) * width, 100 * d["rate"], width, yerr=_errors(d, "rate", 100),
+                   capsize=1.5, color=colors(i % 10), hatch="//" if kind == REFERENCE else None,
+                   edgecolor="black" if kind == REFERENCE else "white", linewidth=0.5, label=model)
+        n_q = flip_q.groupby("q_id")["n_pairs"].max().reindex(questions)
+        ax.set_xticks(x, [f"{q}\n(n = {int(n)})" for q, n in zip(questions, n_q)], fontsize=8)
+        ax.set_ylabel("value flip rate (% of pairs)")
+        ax.set_ylim(0, 105)
+        ax.set_title("income flipped, per question (the paper names Q6 religion and Q50 financial satisfaction)",
+                     fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
     n = int(overall.loc[overall["perturbation"] == "income_flip", "n_pairs"].max()) if len(overall) else 0
     fig.suptitle(f"Figure 8. Value flip rate: income High <-> Low with the 10 other attributes fixed ({n} pairs), "
                  f"with bootstrap 95% CIs", fontsize=11)

@@ -234,9 +234,12 @@ def semantic_distances(embeddings: pd.DataFrame, targets: Sequence[str], referen
 
 
 # ---- Figure 8 and option order: change rates -------------------------------------------------------------------------
-def change_rates(pairs_per_seed: Sequence[pd.DataFrame], n_resamples: int, seed: int) -> pd.DataFrame:
-    """Share of pairs with a changed answer, overall and per category, over pairs with both members parsed.
-    `pairs_per_seed`: robustness.pair_predictions of each seed, in the same pair order."""
+def change_rates(pairs_per_seed: Sequence[pd.DataFrame], n_resamples: int, seed: int, by: str = "category"
+                 ) -> pd.DataFrame:
+    """Share of pairs with a changed answer over pairs with both members parsed: per value of `by`
+    (category, or q_id for the paper's per-question flip rates), after an overall row `all` (by
+    category only; its resamples are stratified by category). `pairs_per_seed`:
+    robustness.pair_predictions of each seed, in the same pair order."""
     from dvmap.analyses.robustness import changed
 
     first = pairs_per_seed[0]
@@ -244,9 +247,10 @@ def change_rates(pairs_per_seed: Sequence[pd.DataFrame], n_resamples: int, seed:
         if other["original_sample_id"].tolist() != first["original_sample_id"].tolist():
             raise ValueError("the seeds' pairs are not the same pairs in the same order")
     flags = [changed(p) for p in pairs_per_seed]
-    categories = first["category"].to_numpy()
+    categories = first[by].to_numpy()
     rows = []
-    for i, category in enumerate(["all", *dict.fromkeys(categories)]):
+    overall = ["all"] if by == "category" else []
+    for i, category in enumerate([*overall, *dict.fromkeys(categories)]):
         members = np.arange(len(first)) if category == "all" else np.flatnonzero(categories == category)
 
         def rate(idx: np.ndarray, s: int) -> np.ndarray:
@@ -257,7 +261,7 @@ def change_rates(pairs_per_seed: Sequence[pd.DataFrame], n_resamples: int, seed:
 
         est = seed_bootstrap(rate, len(members), len(flags), n_resamples, seed + i,
                              categories[members] if category == "all" else None)
-        rows.append({"category": category, "n_pairs": len(members),
+        rows.append({by: category, "n_pairs": len(members),
                      "n_both_parsed": float(np.mean([f[1][members].sum() for f in flags])),
                      **est.columns("rate"), "n_seeds": est.n_seeds})
     return pd.DataFrame(rows)

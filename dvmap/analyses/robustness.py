@@ -170,18 +170,18 @@ def check_robustness_dataset(frame: pd.DataFrame, samples: pd.DataFrame, attribu
 
 
 def pair_predictions(original: pd.DataFrame, perturbed: pd.DataFrame, dataset: pd.DataFrame) -> pd.DataFrame:
-    """Parsed originals and perturbed members side by side: original_sample_id, category, pred_index of
+    """Parsed originals and perturbed members side by side: original_sample_id, q_id, category, pred_index of
     each (-1: no parseable answer). `original` and `perturbed` are outputs of metrics.parse_predictions."""
     left = original[["sample_id", "pred_index"]].rename(columns={"sample_id": "original_sample_id",
                                                                   "pred_index": "pred_original"})
-    right = perturbed[["sample_id", "pred_index"]].merge(dataset[["sample_id", "original_sample_id", "category"]],
-                                                         on="sample_id", validate="one_to_one")
+    right = perturbed[["sample_id", "pred_index"]].merge(
+        dataset[["sample_id", "original_sample_id", "q_id", "category"]], on="sample_id", validate="one_to_one")
     right = right.rename(columns={"pred_index": "pred_perturbed"})
     pairs = right.merge(left, on="original_sample_id", how="left", validate="one_to_one")
     if pairs["pred_original"].isna().any():
         raise ValueError(f"{int(pairs['pred_original'].isna().sum())} perturbed samples have no original prediction")
     pairs["pred_original"] = pairs["pred_original"].astype(int)
-    return pairs[["original_sample_id", "category", "pred_original", "pred_perturbed"]]
+    return pairs[["original_sample_id", "q_id", "category", "pred_original", "pred_perturbed"]]
 
 
 def changed(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
