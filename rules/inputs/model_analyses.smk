@@ -26,6 +26,18 @@ def get_row_prediction_inputs(*datasets):
     return inputs
 
 
+# The embedding job's resources from the spec (gpu 0 by default: the demo's packaged MiniLM on CPU);
+# on a GPU (the paper's Qwen3-8B) it runs in the GPU stack of generation, envs/eval-vllm.yaml.
+EMBEDDING_RESOURCES = {"gpu": 0, **MODEL_ANALYSES["embedding"].get("resources", {})}
+
+
+EMBEDDING_ENV = (
+    "../envs/eval-vllm.yaml"
+    if MODEL_ANALYSES["embedding"].get("device", "cpu").startswith("cuda")
+    else "../envs/analyses.yaml"
+)
+
+
 def get_embedding_inputs(wildcards):
     """A local embedding model built by the DAG (e.g. results/models/tiny) is an input."""
     model = MODEL_ANALYSES["embedding"].get("model", "")
