@@ -22,7 +22,9 @@ from dvmap.errors import DVMapError, SpecError
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "not run")
 EPS = 1e-9  # float rounding at a band's bound (paper - tolerance): the kit's outputs have 4-6 decimals
-CONVERSIONS = {"bits_to_nats": math.log(2)}  # an entropy in bits times ln 2 is in nats
+# `convert: to_nats`: an entropy in the unit its row names (column `unit`, the analyses' entropy_unit)
+# as nats: bits times ln 2, nats as they are.
+CONVERSIONS = {"to_nats": {"bits": math.log(2), "nats": 1.0}}
 
 # ---- the kit's outputs a claim may read -------------------------------------------------------------
 # Per output (a path pattern): its columns (CSV) or key paths (JSON), the columns whose values name
@@ -30,10 +32,9 @@ CONVERSIONS = {"bits_to_nats": math.log(2)}  # an entropy in bits times ln 2 is 
 # lists the values), the column counting the samples behind a number (n), and CI columns that do not
 # follow the `{column}_ci_low`/`{column}_ci_high` pattern. The columns are those the writers make
 # (tests/test_claims.py compares them with the writers' own lists).
-_SCORE = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in ("acc", "lc", "wd", "jsd")
+_SCORE = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in ("acc", "lc", "wd", "jsd", "lc_parsed")
                                               for s in ("", "_ci_low", "_ci_high", "_seed_sd")),
-          "acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate", "parse_failure_rate_max",
-          "lc_parsed"]  # lc_parsed: issue 15 point 1
+          "acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate", "parse_failure_rate_max"]
 _GAIN = ["model_a", "model_b", "kind", "n", "acc_a", "acc_b", "gain", "gain_ci_low", "gain_ci_high", "gain_seed_sd",
          "n_seeds"]
 _CORRELATION = ["model_a", "model_b", "kind", "distance", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high",
@@ -48,20 +49,25 @@ OUTPUTS: dict[str, dict] = {
                  "pairs_removed_share", "answers", "answers_in_kept_pairs", "answers_removed_share",
                  "entropy_mean_shared_profiles"]},
     "results/analysis/fig1a_entropy_by_country_question.csv": {
-        "columns": ["country", "q_id", "role", "n", "k", "entropy_bits", "entropy_bits_ci_low", "entropy_bits_ci_high",
+        "columns": ["country", "q_id", "role", "n", "k", "entropy", "entropy_ci_low", "entropy_ci_high", "unit",
                     "entropy_normalized", "entropy_normalized_ci_low", "entropy_normalized_ci_high", "selected",
                     "selection_rule"],
-        "values": {"country": "countries", "q_id": "questions", "selected": (True, False)}, "n": "n"},
-    "results/analysis/fig1b_question_entropy_summary.csv": {  # issue 15 point 1
-        "columns": ["country", "n_questions", "share_above_threshold", "ci_low", "ci_high", "threshold", "unit"],
-        "values": {"country": "countries"}, "n": "n_questions",
-        "ci": {"share_above_threshold": ("ci_low", "ci_high")}},
+        "values": {"country": "countries", "q_id": "questions", "selected": (True, False), "unit": ("bits", "nats")},
+        "n": "n"},
+    "results/analysis/fig1b_question_entropy_summary.csv": {
+        "columns": ["country", "n_respondents", "n_questions", "n_above", "share_above_threshold",
+                    "share_above_threshold_ci_low", "share_above_threshold_ci_high", "threshold", "unit",
+                    "min_respondents", "n_questions_in_file", "weighted"],
+        "values": {"country": "countries", "unit": ("bits", "nats")}, "n": "n_questions"},
     "results/analysis/fig1c_attribute_importance.csv": {
-        "columns": ["q_id", "attribute", "importance", "importance_std", "importance_ci_low", "importance_ci_high",
-                    "n_available", "n_train", "n_test", "n_classes", "scoring", "baseline_score", "baseline_ci_low",
-                    "baseline_ci_high", "majority_score", "attribute_rank", "question_rank",
-                    "method"],  # method (mdi | permutation): issue 15 point 1
+        "columns": ["q_id", "method", "attribute", "importance", "importance_std", "importance_ci_low",
+                    "importance_ci_high", "n_available", "n_train", "n_test", "n_classes", "scoring", "baseline_score",
+                    "baseline_ci_low", "baseline_ci_high", "majority_score", "attribute_rank", "question_rank"],
         "values": {"q_id": "questions", "attribute": "attributes", "method": ("mdi", "permutation")}, "n": "n_test"},
+    "results/analysis/fig1c_rank_agreement.csv": {
+        "columns": ["q_id", "n_attributes", "spearman_rho", "spearman_p", "kendall_tau", "kendall_p", "top_mdi",
+                    "top_permutation"],
+        "n": "n_attributes"},
     "results/table2.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}_paired_tests.csv": {
@@ -86,6 +92,10 @@ OUTPUTS: dict[str, dict] = {
         "columns": ["model", "kind", "perturbation", "category", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
                     "rate_ci_high", "rate_seed_sd", "n_seeds", "note"],
         "values": {**_MODELS, "perturbation": "perturbations"}, "n": "n_pairs"},
+    "results/analysis/fig8_value_flip_by_question.csv": {
+        "columns": ["model", "kind", "perturbation", "q_id", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
+                    "rate_ci_high", "rate_seed_sd", "n_seeds"],
+        "values": {**_MODELS, "perturbation": "perturbations", "q_id": "questions"}, "n": "n_pairs"},
     "results/analysis/fig9_country_gain.csv": {
         "columns": [*_GAIN, "country", "distance_nearest", "distance_mean"],
         "values": {**_MODELS, "country": "countries"}, "n": "n"},
@@ -347,7 +357,14 @@ def select(selector: Mapping, read: Callable[[str], Any], stand_ins: Mapping[str
     if len(rows) > 1:
         raise DVMapError(f"{output}: {len(rows)} rows match {where}; a claim's selector must pick one row")
     row = rows.iloc[0]
-    factor = CONVERSIONS[selector["convert"]] if "convert" in selector else 1.0
+    factor = 1.0
+    if "convert" in selector:
+        units = CONVERSIONS[selector["convert"]]
+        unit = row["unit"] if "unit" in data.columns else None
+        if unit not in units:
+            raise DVMapError(f"{output}: convert {selector['convert']} needs a `unit` column of {', '.join(units)}, "
+                             f"the row has {unit!r}")
+        factor = units[unit]
     ci = ci_columns(fmt, selector["column"]) if fmt else None
     low, high = (float(row[ci[0]]) * factor, float(row[ci[1]]) * factor) if ci and ci[0] in data else (None, None)
     n_column = fmt.get("n")
