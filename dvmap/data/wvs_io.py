@@ -157,17 +157,23 @@ def _read_stat_file(path: Path, columns: list[str]) -> pd.DataFrame:
                                     f"truncated or damaged, download it again)") from None
 
 
-def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict]:
-    """Check format, existence and required columns from the file's header alone.
-
-    Returns the file's column names and value labels. Cheap: run before any job starts.
-    """
+def _existing_survey_file(path: str | Path) -> Path:
+    """The path of a survey file in a supported format that exists, else a SurveyFileError naming it."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise SurveyFileError(path, f"unsupported format '{suffix}' (use one of {', '.join(FORMATS)})")
     if not path.is_file():
         raise SurveyFileError(path, "file not found")
+    return path
+
+
+def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict]:
+    """Check format, existence and required columns from the file's header alone.
+
+    Returns the file's column names and value labels. Cheap: run before any job starts.
+    """
+    path = _existing_survey_file(path)
     columns, value_labels = _file_columns(path)
     by_lower = _columns_by_name(path, columns, [*required_columns(specs), WEIGHT_VAR, INTERVIEW_VAR])
     missing = [c for c in required_columns(specs) if c.lower() not in by_lower]
@@ -323,12 +329,7 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
     """Every value question column of a survey file (raw codes, renamed to upper case Q<number>) for the
     respondents of the given B_COUNTRY codes, with B_COUNTRY and W_WEIGHT (1.0 when the file has none).
     Negative codes (WVS missing codes) become NaN."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise SurveyFileError(path, f"unsupported format '{suffix}' (use one of {', '.join(FORMATS)})")
-    if not path.is_file():
-        raise SurveyFileError(path, "file not found")
+    path = _existing_survey_file(path)
     columns, _ = _file_columns(path)
     by_lower = {c.lower(): c for c in columns}
     if COUNTRY_VAR.lower() not in by_lower:
@@ -338,7 +339,7 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
         raise SurveyFileError(path, f"no value question column Q{first}..Q{last}")
     wanted = [by_lower[COUNTRY_VAR.lower()], *([by_lower[WEIGHT_VAR.lower()]] if WEIGHT_VAR.lower() in by_lower else []),
               *questions]
-    if suffix in READERS:
+    if path.suffix.lower() in READERS:
         df = _read_stat_file(path, wanted)
     else:
         try:
