@@ -57,7 +57,10 @@ def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
     if log_path:
         try:
             with writing(log_path):
-                handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+                # emptied, then appended to: a child process writing into the same file (verl, a vLLM
+                # server) is not overwritten by what is logged after it
+                Path(log_path).write_text("", encoding="utf-8")
+                handlers.append(logging.FileHandler(log_path, mode="a", encoding="utf-8"))
         except OutputError as error:
             raise SystemExit(f"ERROR: {error}") from None
     for h in handlers:

@@ -21,3 +21,20 @@ def test_kit_error_is_one_line_and_exits(tmp_path):
         with logged(log):
             raise DVMapError("specs/x.yaml: bad")
     assert "specs/x.yaml: bad" in log.read_text() and "Traceback" not in log.read_text()
+
+
+def test_a_child_process_output_in_the_log_survives_a_later_traceback(tmp_path):
+    """train_verl and generate let verl / a vLLM server write into the rule's log: what the kit logs
+    afterwards (the failure) is appended, never written over the start of that output."""
+    log = tmp_path / "rule.log"
+    log.write_text("a previous run\n")
+    with pytest.raises(RuntimeError):
+        with logged(log) as logger, open(log, "a") as child:
+            logger.info("running: verl")
+            child.write("verl's first line\n" + "verl's output\n" * 50)
+            child.flush()
+            raise RuntimeError("verl failed")
+    text = log.read_text()
+    assert "a previous run" not in text
+    assert text.index("running: verl") < text.index("verl's first line") < text.index("RuntimeError: verl failed")
+    assert text.count("verl's output") == 50
