@@ -7,11 +7,15 @@ head=${nodes[0]}
 head_ip=$(srun --nodes=1 --ntasks=1 -w "$head" hostname --ip-address | awk '{print $1}')
 port=6379
 gpus_per_node=$(( ${SLURM_GPUS:-8} / ${#nodes[@]} ))
+# Ray's CPU count per node (scripts/train_verl.py: dvmap.verl_config.ray_cpus); unset: Ray counts the cores
+cpus=()
+if [[ -n "${DVMAP_RAY_CPUS:-}" ]]; then cpus=(--num-cpus "$DVMAP_RAY_CPUS"); fi
 srun --nodes=1 --ntasks=1 -w "$head" ray start --head --node-ip-address="$head_ip" --port=$port \
-  --num-gpus "$gpus_per_node" --block &
+  --num-gpus "$gpus_per_node" ${cpus[@]+"${cpus[@]}"} --block &
 sleep 15
 for node in "${nodes[@]:1}"; do
-  srun --nodes=1 --ntasks=1 -w "$node" ray start --address "$head_ip:$port" --num-gpus "$gpus_per_node" --block &
+  srun --nodes=1 --ntasks=1 -w "$node" ray start --address "$head_ip:$port" --num-gpus "$gpus_per_node" ${cpus[@]+"${cpus[@]}"} \
+    --block &
 done
 sleep 15
 export RAY_ADDRESS="$head_ip:$port"

@@ -15,6 +15,14 @@ REWARD_FILE = Path(__file__).resolve().parent / "verl_reward.py"
 # lost. The job puts the real path in (resolve_overrides).
 REWARD_PLACEHOLDER = "{dvmap_reward_file}"
 REWARD_FUNCTION = "compute_score"
+# A Python with verl for the train_verl job (default: the job's own, the conda env envs/train-verl.yaml)
+VERL_PYTHON_ENV = "DVMAP_VERL_PYTHON"
+# CPU slots verl 0.9's trainer holds in Ray for its own actors whatever the node: the task runner,
+# TransferQueue's controller and 8 storage units, 8 reward workers and 8 agent-loop workers; and per
+# GPU, 3 for its colocated worker groups and 1 for a rollout server. Ray counts the node's cores
+# when not told, and on a node with fewer the trainer waits for a free slot forever, silently.
+VERL_RAY_ACTOR_CPUS = 26
+VERL_RAY_CPUS_PER_GPU = 4
 
 
 def check_batch_sizes(name: str, preset_name: str, preset: Mapping, resources: Mapping, file: str) -> None:
@@ -120,6 +128,17 @@ def verl_overrides(name: str, model: Mapping, preset: Mapping, reward: Mapping, 
 def resolve_overrides(overrides: list[str]) -> list[str]:
     """The overrides with the reward file's path of this installation in place of the placeholder."""
     return [o.replace(REWARD_PLACEHOLDER, str(REWARD_FILE)) for o in overrides]
+
+
+def ray_cpus(gpus_per_node: int, cpus_per_gpu: int) -> int:
+    """Ray's CPU count on each node of a verl job: the job's cores, or what verl's own actors hold
+    when that is more (logical slots: the actors are mostly idle)."""
+    return max(gpus_per_node * cpus_per_gpu, VERL_RAY_ACTOR_CPUS + VERL_RAY_CPUS_PER_GPU * gpus_per_node)
+
+
+def ray_cpus_override(gpus_per_node: int, cpus_per_gpu: int) -> str:
+    """Set by the job, not the workflow: a change of cores must not change the checkpoint fingerprint."""
+    return f"ray_kwargs.ray_init.num_cpus={ray_cpus(gpus_per_node, cpus_per_gpu)}"
 
 
 def checkpoint_override(checkpoint_dir: str | Path) -> str:
