@@ -246,3 +246,17 @@ def test_workflow_overrides_hold_no_absolute_path(tmp_path):
         data.write_bytes(b"same rows")
         prints.append(run_fingerprint(overrides, [data, REWARD_FILE]))
     assert prints[0] == prints[1]
+
+
+def test_ray_gets_the_jobs_cores_or_what_verls_actors_hold():
+    """Ray's CPU count for a verl job (set by the job, scripts/train_verl.py): never fewer slots than
+    verl 0.9's trainer holds for its own actors, whatever the node's core count."""
+    from dvmap.verl_config import ray_cpus, ray_cpus_override
+
+    assert ray_cpus(8, 8) == 64                      # the specs' 8-GPU jobs: their 64 cores
+    assert ray_cpus(8, 2) == 26 + 4 * 8              # few cores per GPU: what verl's actors hold
+    assert ray_cpus(1, 8) == 30
+    assert ray_cpus_override(1, 8) == "ray_kwargs.ray_init.num_cpus=30"
+    for name in [m for m, v in MODELS["models"].items() if v["backend"] == "verl"]:
+        res = MODELS["models"][name]["resources"]
+        assert ray_cpus(res["gpus_per_node"], res["cpus_per_gpu"]) == res["gpus_per_node"] * res["cpus_per_gpu"]
