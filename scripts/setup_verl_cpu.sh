@@ -20,7 +20,7 @@ done
 STAMP="$VENV/.dvmap-verl-cpu-ready"
 VERL_VERSION=0.9.1
 # what the ready check imports: verl's trainer entry point and the kit's reward file as verl loads it
-PROBE="import verl.trainer.main_ppo, verl.trainer.ppo.core_algos, dvmap.verl_reward"
+PROBE="import verl.trainer.main_ppo, verl.trainer.ppo.core_algos, dvmap.train.verl_reward"
 
 if [[ $FORCE == 0 && -f "$STAMP" ]] && "$VENV/bin/python" -c "$PROBE" 2>/dev/null; then
   echo "verl CPU environment ready: $VENV"

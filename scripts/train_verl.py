@@ -32,8 +32,9 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as log_file:
     checkpoints.mkdir(parents=True, exist_ok=True)
     python = os.environ.get(VERL_PYTHON_ENV) or sys.executable
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(KIT), os.environ.get("PYTHONPATH")]))}
+    # Hydra's own run folder (config, main_ppo.log) with the checkpoints, not outputs/<date> in the workflow
     command = [python, "-m", "verl.trainer.main_ppo", *resolve_overrides(sm.params.overrides),
-               checkpoint_override(checkpoints)]
+               checkpoint_override(checkpoints), f"hydra.run.dir={checkpoints / 'hydra'}"]
     # Ray's CPU count is set here, not in the params: a change of cores must not lose the checkpoints.
     gpus_per_node = sm.resources.gpu // sm.resources.nodes
     if int(os.environ.get("SLURM_JOB_NUM_NODES", "1")) > 1:

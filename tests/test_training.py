@@ -251,7 +251,7 @@ def test_workflow_overrides_hold_no_absolute_path(tmp_path):
 def test_ray_gets_the_jobs_cores_or_what_verls_actors_hold():
     """Ray's CPU count for a verl job (set by the job, scripts/train_verl.py): never fewer slots than
     verl 0.9's trainer holds for its own actors, whatever the node's core count."""
-    from dvmap.verl_config import ray_cpus, ray_cpus_override
+    from dvmap.train.verl_config import ray_cpus, ray_cpus_override
 
     assert ray_cpus(8, 8) == 64                      # the specs' 8-GPU jobs: their 64 cores
     assert ray_cpus(8, 2) == 26 + 4 * 8              # few cores per GPU: what verl's actors hold

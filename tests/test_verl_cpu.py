@@ -4,7 +4,7 @@ class on every exported split of every exported template, the kit's reward throu
 and reward managers (in process and through Ray) for every variant, verl's config check on every
 verl model and preset, one GRPO update from verl's algorithms on the tiny model, and the workflow's
 train_verl job, whose `main_ppo` must get through everything before its GPU check. The verl side
-runs in dvmap.verl_check (one process for the first four); the expectations are here. Skipped
+runs in tools/verl_check.py (one process for the first four); the expectations are here. Skipped
 without the environment, except in CI, which makes it first."""
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ import pytest
 import yaml
 from conftest import copy_workflow
 
-from dvmap import rewards
+from dvmap.data.splits import DATASETS
 from dvmap.specs import ROOT, check_models
-from dvmap.splits import DATASETS
-from dvmap.verl_config import REWARD_FILE, VERL_PYTHON_ENV, ray_cpus, verl_overrides
+from dvmap.train import rewards
+from dvmap.train.verl_config import REWARD_FILE, VERL_PYTHON_ENV, ray_cpus, verl_overrides
 
 pytestmark = pytest.mark.verl
 
@@ -62,7 +62,7 @@ def verl_python() -> str:
         reason = (f"no verl environment at {VERL_PYTHON}: create it with scripts/setup_verl_cpu.sh "
                   f"(or point {VERL_PYTHON_ENV} at a Python with verl and the kit)")
     else:
-        probe = subprocess.run([str(VERL_PYTHON), "-c", "import verl.trainer.main_ppo, dvmap.verl_check"],
+        probe = subprocess.run([str(VERL_PYTHON), "-c", "import verl.trainer.main_ppo, tools.verl_check"],
                                capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         if probe.returncode != 0:
             reason = (f"{VERL_PYTHON} cannot import verl and the kit (rerun scripts/setup_verl_cpu.sh --force): "
@@ -90,10 +90,10 @@ def exports(verl_python, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny(exports, tmp_path_factory) -> Path:
-    """The demo's tiny model as its base starts (dvmap.tiny_model): the tokenizer trained on the same
+    """The demo's tiny model as its base starts (dvmap.train.tiny_model): the tokenizer trained on the same
     training prompts as the demo's, and the demo's architecture, randomly initialised (no warm-up:
     the GRPO step samples answers under a grammar)."""
-    from dvmap import tiny_model
+    from dvmap.train import tiny_model
 
     rows = pd.read_parquet(export(exports, "structured_cot", "train"), columns=["prompt"])["prompt"]
     texts = [rows.iloc[0][0]["content"]] + [p[1]["content"] for p in rows.iloc[:TINY["tokenizer"]["train_texts"]]]
@@ -151,7 +151,7 @@ def reward_spec(variant: str) -> dict:
 
 @pytest.fixture(scope="module")
 def checks(verl_python, exports, tiny, train_verl_started, tmp_path_factory) -> dict:
-    """One run of dvmap.verl_check in the verl environment: dataset, config, rewards, GRPO step
+    """One run of tools/verl_check.py in the verl environment: dataset, config, rewards, GRPO step
     (while the train_verl job runs)."""
     tmp = tmp_path_factory.mktemp("verl-checks")
     demo = {**DEMO_MODEL, "base_model": str(tiny)}
@@ -179,7 +179,7 @@ def checks(verl_python, exports, tiny, train_verl_started, tmp_path_factory) -> 
         "environment": {},
     }
     (tmp / "request.json").write_text(json.dumps(request))
-    proc = subprocess.run([verl_python, "-m", "dvmap.verl_check", str(tmp / "request.json"), str(tmp / "result.json")],
+    proc = subprocess.run([verl_python, "-m", "tools.verl_check", str(tmp / "request.json"), str(tmp / "result.json")],
                           capture_output=True, text=True, cwd=tmp, env=verl_env(tmp), timeout=600)
     assert proc.returncode == 0, proc.stderr[-6000:]
     results = json.loads((tmp / "result.json").read_text())
@@ -394,3 +394,5 @@ def test_main_ppo_with_the_workflows_overrides_stops_only_at_the_gpu_check(train
     raised = [m.group(1) for m in EXCEPTION_LINE.finditer(log) if not m.group(1).startswith(wrappers)]
     assert raised and all(GPU_CHECK in line for line in raised), raised
     assert not (workflow / f"results/models/{DEMO_RUN}").exists()
+    assert not (workflow / "outputs").exists()  # Hydra's run folder is with the checkpoints
+    assert list((workflow / "results/checkpoints" / DEMO_RUN).glob("*/hydra/.hydra/overrides.yaml"))

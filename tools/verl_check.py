@@ -1,7 +1,8 @@
 """verl's own code run on the kit's outputs, on CPU: its dataset class, its custom-reward loader and
 reward managers (in process and through Ray), its config check, and one GRPO update from its core
 algorithms on the tiny model. Runs in the verl environment (scripts/setup_verl_cpu.sh; verl pins
-transformers apart from the CPU demo stack): `python -m dvmap.verl_check REQUEST.json RESULT.json`.
+transformers apart from the CPU demo stack): `python -m tools.verl_check REQUEST.json RESULT.json`
+from the checkout root (or with it on PYTHONPATH).
 Each check takes plain inputs (the kit's Hydra overrides, file paths, responses) and returns plain
 facts, which tests/test_verl_cpu.py asserts on; the kit's own expectations stay in the tests."""
 from __future__ import annotations
