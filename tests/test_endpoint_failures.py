@@ -7,7 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from conftest import send_json, serve_in_thread
+from conftest import serve_in_thread
 
 from dvmap.evaluate import backends
 from dvmap.evaluate.backends import (
@@ -30,37 +30,21 @@ def requests(n):
                              ["Yes", "No"]) for i in range(n)]
 
 
-class Server:
-    """A chat endpoint on loopback. `status(sample_id, attempt)` gives the HTTP status of each call
-    (200 answers `Yes`); an error body echoes the request's Authorization header, as some servers do."""
+def status_answer(status):
+    """A BodyServer answer from `status(sample_id, attempt)`: 200 answers `Yes`; an error body echoes the
+    request's Authorization header, as some servers do."""
 
-    def __init__(self, status):
-        self.calls, self.lock = {}, threading.Lock()
-        server = self
+    def answer(sid, attempt, authorization):
+        code = status(sid, attempt)
+        if code == 200:
+            payload = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": "<answer>Yes</answer>"}}]}
+        else:
+            payload = {"error": {"message": f"rejected request with {authorization}", "type": "echo"}}
+        return code, json.dumps(payload).encode(), {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                sid = body["messages"][-1]["content"].split()[1]
-                with server.lock:
-                    server.calls[sid] = server.calls.get(sid, 0) + 1
-                    code = status(sid, server.calls[sid])
-                if code == 200:
-                    payload = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": "<answer>Yes</answer>"}}]}
-                else:
-                    payload = {"error": {"message": f"rejected request with {self.headers['Authorization']}",
-                                         "type": "echo"}}
-                send_json(self, code, payload)
-
-        self.httpd, self.url = serve_in_thread(Handler)
-
-    def total(self):
-        return sum(self.calls.values())
+    return answer
 
 
 @pytest.fixture
@@ -68,7 +52,7 @@ def server():
     made = []
 
     def make(status):
-        made.append(Server(status))
+        made.append(BodyServer(status_answer(status)))
         return made[-1]
 
     yield make
@@ -153,7 +137,8 @@ MALFORMED = {"not JSON": b"<html><body>502 Bad Gateway</body></html>", "a list":
 
 
 class BodyServer:
-    """A chat endpoint whose `answer(sample_id, attempt)` gives (status, body bytes, headers) of each call."""
+    """A chat endpoint on loopback whose `answer(sample_id, attempt, authorization)` gives (status, body
+    bytes, headers) of each call."""
 
     def __init__(self, answer):
         self.calls, self.times, self.lock = {}, {}, threading.Lock()
@@ -169,7 +154,7 @@ class BodyServer:
                 with server.lock:
                     server.calls[sid] = server.calls.get(sid, 0) + 1
                     server.times.setdefault(sid, []).append(time.monotonic())
-                    code, data, headers = answer(sid, server.calls[sid])
+                    code, data, headers = answer(sid, server.calls[sid], self.headers["Authorization"])
                 self.send_response(code)
                 for key, value in {"Content-Type": "application/json", **headers}.items():
                     self.send_header(key, value)
@@ -179,13 +164,16 @@ class BodyServer:
 
         self.httpd, self.url = serve_in_thread(Handler)
 
+    def total(self):
+        return sum(self.calls.values())
+
 
 @pytest.fixture
 def body_server():
     made = []
 
     def make(answer):
-        made.append(BodyServer(answer))
+        made.append(BodyServer(lambda sid, attempt, authorization: answer(sid, attempt)))
         return made[-1]
 
     yield make
