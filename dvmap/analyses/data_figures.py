@@ -10,20 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dvmap.plotting import corner_note, pyplot
 
 
 def heterogeneity_figure(distribution: pd.DataFrame, country_names: Mapping[str, str], question: Mapping,
                          selected_country: str, rule: str, path: str | Path, weighted: bool = False) -> None:
     """One panel per country (in the table's order): the share of each option with its 95% CI."""
-    plt = _pyplot()
+    plt = pyplot()
     countries = list(dict.fromkeys(distribution["country"]))
     k = len(question["options"])
     ncols = min(6, len(countries))
@@ -72,7 +65,7 @@ def heterogeneity_figure(distribution: pd.DataFrame, country_names: Mapping[str,
 
 def entropy_histogram_figure(histogram: pd.DataFrame, summary: pd.DataFrame, path: str | Path) -> None:
     """Share of (profile, question) pairs per entropy bin, one panel per subset; the H = 0 bar marked."""
-    plt = _pyplot()
+    plt = pyplot()
     subsets = list(dict.fromkeys(histogram["subset"]))
     fig, axes = plt.subplots(1, len(subsets), figsize=(6.2 * len(subsets), 4.6), dpi=120, squeeze=False)
     for ax, subset in zip(axes[0], subsets):
@@ -83,12 +76,10 @@ def entropy_histogram_figure(histogram: pd.DataFrame, summary: pd.DataFrame, pat
         ax.bar(rest["bin_low"] + width / 2, 100 * rest["share"], width=width * 0.95, color="steelblue",
                label="H > 0")
         ax.bar([-width / 2], 100 * zero["share"], width=width * 0.95, color="crimson", label="H = 0 (unanimous)")
-        ax.text(0.97, 0.95, f"H = 0: {100 * s['share_zero']:.1f}% of pairs\n"
+        corner_note(ax, f"H = 0: {100 * s['share_zero']:.1f}% of pairs\n"
                             f"(n = {int(s['n_zero']):,} of {int(s['n_pairs']):,}; 95% CI "
                             f"{100 * s['share_zero_ci_low']:.1f}-{100 * s['share_zero_ci_high']:.1f}%)\n"
-                            f"mean H = {s['mean_entropy']:.3f} {s['unit']}\n{int(s['n_profiles']):,} profiles",
-                ha="right", va="top", transform=ax.transAxes, fontsize=8.5,
-                bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+                            f"mean H = {s['mean_entropy']:.3f} {s['unit']}\n{int(s['n_profiles']):,} profiles")
         ax.set_xlim(-width * 1.2, float(rest["bin_high"].max()) + width * 0.2)
         ax.set_xlabel(f"Shannon entropy of the answers of a (profile, question) pair ({s['unit']})")
         ax.set_ylabel("share of pairs (%)")
@@ -104,7 +95,7 @@ def entropy_histogram_figure(histogram: pd.DataFrame, summary: pd.DataFrame, pat
 def question_entropy_figure(table: pd.DataFrame, summary: pd.DataFrame, bin_width: float, path: str | Path) -> None:
     """The paper's Figure 1b: per country, a histogram of the entropies of the value questions counted
     in the share, the threshold marked, the share above it with its CI."""
-    plt = _pyplot()
+    plt = pyplot()
     countries = list(summary["country"])
     fig, axes = plt.subplots(1, len(countries), figsize=(6.2 * len(countries), 4.4), dpi=120, squeeze=False)
     for ax, (country, s) in zip(axes[0], summary.set_index("country").iterrows()):
@@ -113,12 +104,10 @@ def question_entropy_figure(table: pd.DataFrame, summary: pd.DataFrame, bin_widt
         edges = np.arange(0.0, top + bin_width, bin_width)
         ax.hist(h, bins=edges, color="steelblue", edgecolor="white")
         ax.axvline(s["threshold"], color="crimson", linestyle="--", linewidth=1.2)
-        ax.text(0.97, 0.95, f"H > {s['threshold']:g} {s['unit']}: {int(s['n_above'])} of {int(s['n_questions'])} "
+        corner_note(ax, f"H > {s['threshold']:g} {s['unit']}: {int(s['n_above'])} of {int(s['n_questions'])} "
                             f"questions\n= {100 * s['share_above_threshold']:.1f}% (95% CI "
                             f"{100 * s['share_above_threshold_ci_low']:.1f}-{100 * s['share_above_threshold_ci_high']:.1f}%)"
-                            f"\nn = {int(s['n_respondents']):,} respondents",
-                ha="right", va="top", transform=ax.transAxes, fontsize=8.5,
-                bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+                            f"\nn = {int(s['n_respondents']):,} respondents")
         ax.set_xlabel(f"Shannon entropy of a question's answers in {country} ({s['unit']})")
         ax.set_ylabel("number of survey questions")
         ax.set_title(f"{country}: {int(s['n_questions'])} value questions of the survey file", fontsize=10)
@@ -168,7 +157,7 @@ def importance_heatmap(table: pd.DataFrame, concepts: Mapping[str, str], path: s
                        figure_method: str = "permutation") -> None:
     """Figure 1c: one heatmap per importance method (the table's `method`), `figure_method` first (left),
     the other beside it."""
-    plt = _pyplot()
+    plt = pyplot()
     methods = [figure_method, *[m for m in dict.fromkeys(table["method"]) if m != figure_method]]
     n_rows, n_cols = table["attribute"].nunique(), table["q_id"].nunique()
     fig, axes = plt.subplots(1, len(methods), figsize=((0.62 * n_cols + 4.2) * len(methods), 0.45 * n_rows + 3.6),

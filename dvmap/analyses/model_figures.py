@@ -10,16 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dvmap.plotting import pyplot
+
 REFERENCE = "reference predictor"
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _short(category: str) -> str:
@@ -57,7 +50,7 @@ def _rows(frame: pd.DataFrame) -> list[tuple[str, str]]:
 def entropy_accuracy_figure(points: pd.DataFrame, correlations: pd.DataFrame, dataset: str, path: str | Path) -> None:
     """Two panels (value categories, questions): accuracy (with CI) against mean answer entropy, one
     series per row, Pearson r [CI] in the legend."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(14, 6.4 + 0.12 * len(_rows(points))), dpi=120)
     colors = plt.get_cmap("tab10")
     markers = "osD^v<>ph*"
@@ -103,7 +96,7 @@ def value_flip_figure(table: pd.DataFrame, path: str | Path, by_question: pd.Dat
     """Left: overall change rate per row and perturbation (with CI). Right: income-flip rate per value
     category and row. Below (with `by_question`): income-flip rate per question and row (the paper
     names Religion Q6 and financial satisfaction Q50)."""
-    plt = _pyplot()
+    plt = pyplot()
     if by_question is None:
         fig, axes = plt.subplots(1, 2, figsize=(15, 6), dpi=120, gridspec_kw={"width_ratios": [1, 1.25]})
     else:
@@ -181,7 +174,7 @@ def value_flip_figure(table: pd.DataFrame, path: str | Path, by_question: pd.Dat
 def country_gain_figure(gains: pd.DataFrame, correlations: pd.DataFrame, path: str | Path) -> None:
     """Gain per cross-country country (x, ordered by distance to the nearest training country) and
     comparison (bars with paired-bootstrap CIs); reference predictors hatched (gain over uniform)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(13, 6), dpi=120)
     colors = plt.get_cmap("tab10")
     countries = list(dict.fromkeys(gains.sort_values(["distance_nearest", "group"])["group"]))
@@ -216,7 +209,7 @@ def country_gain_figure(gains: pd.DataFrame, correlations: pd.DataFrame, path: s
 def question_gain_figure(gains: pd.DataFrame, correlations: pd.DataFrame, path: str | Path) -> None:
     """Two panels (average, nearest cosine distance to the training questions): gain per cross-value
     question with its CI, one series per comparison, Pearson r [CI] in the legend."""
-    plt = _pyplot()
+    plt = pyplot()
     n_comps = len(set(zip(gains["model_a"], gains["model_b"])))
     fig, axes = plt.subplots(1, 2, figsize=(14, 6 + 0.22 * n_comps), dpi=120, sharey=True)
     colors = plt.get_cmap("tab10")
@@ -252,7 +245,7 @@ def question_gain_figure(gains: pd.DataFrame, correlations: pd.DataFrame, path: 
 
 
 def empty_figure(title: str, message: str, path: str | Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3), dpi=120)
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, wrap=True)
     ax.set_axis_off()

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dvmap.evaluate import metrics
+from dvmap.plotting import pyplot
 from dvmap.stats import combined_ci
 
 METRIC_COLUMNS = ["acc", "lc", "wd", "jsd", "lc_parsed"]  # lc over all N (the paper), lc_parsed over parsed
@@ -168,10 +169,7 @@ def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores:
 def grouped_bar_figure(table: pd.DataFrame, group: str, title: str, path: str | Path,
                        reference: Sequence[str] = ()) -> None:
     """Accuracy per group (x) and model (bars); reference predictors hatched."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     pivot = table.pivot(index=group, columns="model", values="acc")
     # groups and models in the order they come (the spec's), not alphabetical
@@ -214,10 +212,7 @@ def scale_table(sizes: Sequence[tuple[str, Mapping, Mapping]], scores: Mapping[s
 def scale_figure(table: pd.DataFrame, references: Mapping[str, Mapping], title: str, path: str | Path) -> None:
     """Acc, LC and WD (panels) across sizes (x), base vs DVMap (lines, error bars: SD over seeds),
     reference predictors as horizontal lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sizes = list(dict.fromkeys(table["size"]))
     x = np.arange(len(sizes))
