@@ -168,6 +168,18 @@ def _existing_survey_file(path: str | Path) -> Path:
     return path
 
 
+def _read_columns(path: Path, columns: list[str], keep_text=frozenset()) -> pd.DataFrame:
+    """Columns of a survey file, by the reader of its format; a .csv's text columns (but `keep_text`)
+    must be numeric codes, and the error names the text values that are not."""
+    if path.suffix.lower() in READERS:
+        return _read_stat_file(path, columns)
+    df = _read_csv(path, usecols=columns)
+    for col in df.columns:
+        if col not in keep_text and not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = coding.as_numbers(df[col], col, str(path))
+    return df
+
+
 def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict]:
     """Check format, existence and required columns from the file's header alone.
 
@@ -187,19 +199,12 @@ def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict
 def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame, dict]:
     """The needed columns of a survey file (renamed to their spec names) and the file's value labels."""
     path = Path(path)
-    suffix = path.suffix.lower()
     columns, value_labels = check_survey_file(path, specs)
     needed = required_columns(specs)
     by_lower = _columns_by_name(path, columns, [*needed, WEIGHT_VAR, INTERVIEW_VAR])
     optional = [c for c in (WEIGHT_VAR, INTERVIEW_VAR) if c.lower() in by_lower]
     wanted = {by_lower[c.lower()]: c for c in [*needed, *optional]}
-    if suffix in READERS:
-        df = _read_stat_file(path, list(wanted))
-    else:
-        df = _read_csv(path, usecols=list(wanted))
-        for col in df.columns:
-            if col != by_lower.get(INTERVIEW_VAR.lower()) and not pd.api.types.is_numeric_dtype(df[col]):
-                df[col] = coding.as_numbers(df[col], col, str(path))  # names the text values that are no codes
+    df = _read_columns(path, list(wanted), keep_text={by_lower.get(INTERVIEW_VAR.lower())})
     labels = {wanted[k]: {int(c): str(v) for c, v in lab.items()} for k, lab in value_labels.items() if k in wanted}
     return df.rename(columns=wanted), labels
 
@@ -331,7 +336,7 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
     Negative codes (WVS missing codes) become NaN."""
     path = _existing_survey_file(path)
     columns, _ = _file_columns(path)
-    by_lower = {c.lower(): c for c in columns}
+    by_lower = _columns_by_name(path, columns, [COUNTRY_VAR, WEIGHT_VAR])
     if COUNTRY_VAR.lower() not in by_lower:
         raise SurveyFileError(path, f"missing required column {COUNTRY_VAR}")
     questions = value_question_columns(columns, first, last)
@@ -339,16 +344,7 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
         raise SurveyFileError(path, f"no value question column Q{first}..Q{last}")
     wanted = [by_lower[COUNTRY_VAR.lower()], *([by_lower[WEIGHT_VAR.lower()]] if WEIGHT_VAR.lower() in by_lower else []),
               *questions]
-    if path.suffix.lower() in READERS:
-        df = _read_stat_file(path, wanted)
-    else:
-        try:
-            df = pd.read_csv(path, usecols=wanted, sep=_csv_separator(path))
-        except CSV_ERRORS as exc:
-            raise _unreadable_csv(path, exc) from None
-        for col in df.columns:
-            if not pd.api.types.is_numeric_dtype(df[col]):
-                df[col] = coding.as_numbers(df[col], col, str(path))
+    df = _read_columns(path, wanted)
     df = df.rename(columns={c: c.upper() for c in df.columns})
     df = df[df[COUNTRY_VAR].isin([float(c) for c in country_codes])].reset_index(drop=True)
     if WEIGHT_VAR not in df:
