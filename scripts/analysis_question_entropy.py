@@ -3,12 +3,13 @@ from dvmap.analyses.data_figures import question_entropy_figure
 from dvmap.analyses.data_stats import question_entropy
 from dvmap.data.wvs_io import read_value_questions
 from dvmap.files import logged
+from dvmap.specs import country_codes
 
 sm = snakemake  # noqa: F821
 with logged(sm.log[0]) as log:
     p = sm.params
-    codes = read_value_questions(sm.input[0], [c["iso_numeric"] for c in p.countries], p.spec["first_question"],
-                                 p.spec["last_question"])
+    codes = read_value_questions(sm.input[0], [code for c in p.countries for code in country_codes(c)],
+                                 p.spec["first_question"], p.spec["last_question"])
     table, summary = question_entropy(codes, p.countries, p.spec["threshold"], p.spec["min_respondents"],
                                       p.use_weight, p.seed, p.resamples, p.unit)
     table.to_csv(sm.output.table, index=False)

@@ -27,6 +27,15 @@ def hand_made_codes() -> pd.DataFrame:
                          "Q4": [np.nan] * 4 + [1, 2]}, dtype=float)
 
 
+def test_question_entropy_reads_every_pooled_code_of_a_country():
+    """A country of several B_COUNTRY codes (`b_country`) is all its codes' respondents, as the corpus reads it."""
+    pooled = {"iso3": "GBR", "iso_numeric": 826, "b_country": [826, 840]}
+    rows, summary = question_entropy(hand_made_codes(), [pooled], 1.0, 2, False, 0, 50, "bits")
+    assert int(summary["n_respondents"].iloc[0]) == 6
+    q1 = rows.set_index("q_id").loc["Q1", "entropy"]  # 3 of 6 answer 1, 3 answer 2
+    assert q1 == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("unit,q1,q2,n_above", [("nats", math.log(2), math.log(4), 1), ("bits", 1.0, 2.0, 1)])
 def test_question_entropy_by_hand(unit, q1, q2, n_above):
     rows, summary = question_entropy(hand_made_codes(), [USA], 1.0, 2, False, 0, 200, unit)

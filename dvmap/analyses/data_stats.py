@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dvmap.specs import country_codes
 from dvmap.stats import bootstrap_counts, convert_entropy, max_entropy, multinomial_draws, percentile_ci
 from dvmap.stats import entropy as entropy_of
 
@@ -213,9 +214,11 @@ def question_entropy(codes: pd.DataFrame, countries: Sequence[Mapping], threshol
     questions = [c for c in codes.columns if c not in ("B_COUNTRY", "W_WEIGHT")]
     rows, summary = [], []
     for c_i, country in enumerate(countries):
-        mine = codes[codes["B_COUNTRY"] == float(country["iso_numeric"])]
+        pooled = country_codes(country)  # its B_COUNTRY code(s), as the corpus reads the country
+        mine = codes[codes["B_COUNTRY"].isin([float(c) for c in pooled])]
         if mine.empty:
-            raise ValueError(f"column B_COUNTRY: no respondent of {country['iso3']} (code {country['iso_numeric']})")
+            raise ValueError(f"column B_COUNTRY: no respondent of {country['iso3']} "
+                             f"(code {'/'.join(map(str, pooled))})")
         n_resp = len(mine)
         weight = mine["W_WEIGHT"].to_numpy(dtype=float) if use_weight else np.ones(n_resp)
         draws = multinomial_draws(np.random.default_rng([seed, c_i]), n_resp, n_resamples) * weight[None, :]

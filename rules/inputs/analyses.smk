@@ -16,7 +16,7 @@ SPEC_TABLES = {
 }
 
 
-# Inputs of the rules below, as data.
+# Slices of the analyses spec the rules read.
 ENTROPY_UNIT = ANALYSES["entropy_unit"]  # bits | nats: every entropy the analyses report
 
 
@@ -29,8 +29,8 @@ IMPORTANCE_SPEC = {
 QUESTION_ENTROPY_SPEC = {k: v for k, v in ANALYSES["question_entropy"].items() if k != "countries"}
 
 
-QUESTION_ENTROPY_COUNTRIES = [
-    {k: COUNTRIES[c][k] for k in ("iso3", "iso_numeric")}
+QUESTION_ENTROPY_COUNTRIES = [  # b_country (pooled B_COUNTRY codes) only where set, as get_country gives it
+    {k: COUNTRIES[c][k] for k in ("iso3", "iso_numeric", "b_country") if k in COUNTRIES[c]}
     for c in (ANALYSES["question_entropy"]["countries"] or ANALYSIS_COUNTRY_CODES)
 ]
 
@@ -44,11 +44,8 @@ IMPORTANCE_QUESTIONS = [
 
 SPEC_TABLE_OUTPUTS = {
     kind: {
-        f"{name.split('_')[0]}_{ext}": report(
-            f"results/analysis/{name}.{ext}",
-            caption=f"../report/analyses/{name}.rst",
-            category=REPORT_CATEGORIES["analyses"],
-            subcategory="Tables from the specs",
+        f"{name.split('_')[0]}_{ext}": reported(
+            f"results/analysis/{name}.{ext}", f"analyses/{name}", "Tables from the specs"
         )
         for name in names
         for ext in ("csv", "md")
@@ -58,7 +55,7 @@ SPEC_TABLE_OUTPUTS = {
 
 
 def get_analysis_targets(wildcards=None):
-    """Every output of the `analyses` target's data part, taken from the rules above: the survey
+    """Every output of the `analyses` target's data part, taken from the rules of rules/analyses.smk: the survey
     analyses need respondents, so a run on the released corpus (data_source: release) gets the spec
     tables only."""
     survey = (
