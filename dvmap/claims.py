@@ -1,11 +1,16 @@
 """The paper's claims judged on the kit's outputs (specs/claims.yaml, docs/claims.md).
 
-A claim names a number of a kit output (a selector: a JSON key, or a CSV row and column, or the
-difference of two such numbers) and the paper's value; its kind says how the two are compared.
-The selectors are checked against the outputs' formats (OUTPUTS) and the specs when the DAG is
-built, so a claim naming an output, column or row value the kit does not have stops the run
-before any job. Verdicts: reproduced, contradicted, inconclusive (the CI covers both outcomes),
-not run (the run lacks the output, the model or the data, and the reason says which)."""
+A claim names a number of a kit output (a selector: a JSON key, or a CSV row and column; the
+difference or mean of such numbers, or one's absolute value) and the paper's value; its kind says
+how the two are compared. The selectors are checked against the outputs' formats (OUTPUTS) and the
+specs when the DAG is built, so a claim naming an output, column or row value the kit does not
+have stops the run before any job. Verdicts: reproduced, contradicted, inconclusive (the CI covers
+both outcomes), undecidable (the paper's band is narrower than the kit's CI can be at this n), not
+run (the run lacks the output, the model or the data: the reason says which), error (the output
+is not what its format promises: the reason names it). Each verdict names its evidence: the survey
+it was judged on and the models (the paper's, or stand-ins); only a verdict on the paper's data and
+models speaks for or against the paper.
+"""
 from __future__ import annotations
 
 import json
@@ -19,8 +24,10 @@ from typing import Any
 import pandas as pd
 
 from dvmap.errors import DVMapError, SpecError
+from dvmap.stats import fisher_z_ci
 
-VERDICTS = ("reproduced", "contradicted", "inconclusive", "not run")
+VERDICTS = ("reproduced", "contradicted", "inconclusive", "undecidable", "not run", "error")
+JUDGED = ("reproduced", "contradicted", "inconclusive", "undecidable")  # a verdict on the evidence
 EPS = 1e-9  # float rounding at a band's bound (paper - tolerance): the kit's outputs have 4-6 decimals
 # `convert: to_nats`: an entropy in the unit its row names (column `unit`, the analyses' entropy_unit)
 # as nats: bits times ln 2, nats as they are.
@@ -43,11 +50,18 @@ _MODELS = {"model": "models", "model_a": "models", "model_b": "models"}
 
 OUTPUTS: dict[str, dict] = {
     "results/audit/counts.json": {
-        "keys": ["corpus_samples", "benchmark_samples", "datasets/{dataset}/samples", "datasets/{dataset}/profiles"]},
+        "keys": ["corpus_samples", "benchmark_samples", "datasets/{dataset}/samples", "datasets/{dataset}/profiles",
+                 "datasets/{dataset}/countries", "datasets/{dataset}/questions"],
+        # counts from a random draw of profiles, with their interval (`{key}_draw_low`, `{key}_draw_high`)
+        "intervals": ["corpus_samples", "benchmark_samples", "datasets/{dataset}/samples"]},
+    "results/audit/leakage.json": {
+        "keys": ["profile_overlap/cross_demographic__train", "profile_overlap/cross_demographic__dev",
+                 "profile_overlap/cross_demographic__test"]},
     "results/audit/filtering.json": {
         "keys": ["respondents", "profiles", "respondents_sharing_a_profile", "pairs", "pairs_kept",
                  "pairs_removed_share", "answers", "answers_in_kept_pairs", "answers_removed_share",
-                 "entropy_mean_shared_profiles"]},
+                 "entropy_mean_shared_profiles", "corpus/respondents", "corpus/respondents_sharing_a_profile",
+                 "corpus/answers", "corpus/answers_removed_share"]},
     "results/analysis/fig1a_entropy_by_country_question.csv": {
         "columns": ["country", "q_id", "role", "n", "k", "entropy", "entropy_ci_low", "entropy_ci_high", "unit",
                     "entropy_normalized", "entropy_normalized_ci_low", "entropy_normalized_ci_high", "selected",
@@ -57,7 +71,7 @@ OUTPUTS: dict[str, dict] = {
     "results/analysis/fig1b_question_entropy_summary.csv": {
         "columns": ["country", "n_respondents", "n_questions", "n_above", "share_above_threshold",
                     "share_above_threshold_ci_low", "share_above_threshold_ci_high", "threshold", "unit",
-                    "min_respondents", "n_questions_in_file", "weighted"],
+                    "threshold_stated", "threshold_unit", "min_respondents", "n_questions_in_file", "weighted"],
         "values": {"country": "countries", "unit": ("bits", "nats")}, "n": "n_questions"},
     "results/analysis/fig1c_attribute_importance.csv": {
         "columns": ["q_id", "method", "attribute", "importance", "importance_std", "importance_ci_low",
@@ -70,6 +84,8 @@ OUTPUTS: dict[str, dict] = {
         "n": "n_attributes"},
     "results/table2.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
+    "results/tables/{dataset}_per_group.csv": {  # accuracy per country (or question), no CI
+        "columns": ["model", "country", "q_id", "n", "acc"], "values": _MODELS, "n": "n"},
     "results/tables/{dataset}_paired_tests.csv": {
         "columns": ["dataset", "model_a", "model_b", "n", "n_pairs", "acc_diff", "acc_diff_ci_low", "acc_diff_ci_high",
                     "only_a_correct", "only_b_correct", "mcnemar_p_max"],
@@ -87,11 +103,12 @@ OUTPUTS: dict[str, dict] = {
     "results/analysis/fig5_entropy_accuracy.csv": {
         "columns": ["model", "kind", "level", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high", "r_seed_sd",
                     "n_seeds", "note"],
-        "values": {**_MODELS, "level": ("category", "question")}, "n": "n_points"},
+        "values": {**_MODELS, "level": ("category", "question")}, "n": "n_points", "points": "n_points"},
     "results/analysis/fig8_value_flip.csv": {
         "columns": ["model", "kind", "perturbation", "category", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
-                    "rate_ci_high", "rate_seed_sd", "n_seeds", "note"],
-        "values": {**_MODELS, "perturbation": "perturbations"}, "n": "n_pairs"},
+                    "rate_ci_high", "rate_seed_sd", "n_seeds", "n_pairs_draw_low", "n_pairs_draw_high", "note"],
+        "values": {**_MODELS, "perturbation": "perturbations"}, "n": "n_pairs",
+        "ci": {"n_pairs": ("n_pairs_draw_low", "n_pairs_draw_high")}},
     "results/analysis/fig8_value_flip_by_question.csv": {
         "columns": ["model", "kind", "perturbation", "q_id", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
                     "rate_ci_high", "rate_seed_sd", "n_seeds"],
@@ -100,12 +117,14 @@ OUTPUTS: dict[str, dict] = {
         "columns": [*_GAIN, "country", "distance_nearest", "distance_mean"],
         "values": {**_MODELS, "country": "countries"}, "n": "n"},
     "results/analysis/fig9_country_gain_distance.csv": {
-        "columns": _CORRELATION, "values": {**_MODELS, "distance": ("nearest", "mean")}, "n": "n_points"},
+        "columns": _CORRELATION, "values": {**_MODELS, "distance": ("nearest", "mean")}, "n": "n_points",
+        "points": "n_points"},
     "results/analysis/table12_question_gain.csv": {
         "columns": [*_GAIN, "q_id", "distance_average", "distance_nearest"],
         "values": {**_MODELS, "q_id": "questions"}, "n": "n"},
     "results/analysis/table12_gain_distance.csv": {
-        "columns": _CORRELATION, "values": {**_MODELS, "distance": ("average", "nearest")}, "n": "n_points"},
+        "columns": _CORRELATION, "values": {**_MODELS, "distance": ("average", "nearest")}, "n": "n_points",
+        "points": "n_points"},
     "results/table11.csv": {
         "columns": ["pair", "task", "metric", "filter", "n", "num_fewshot", "higher_is_better", "base", "base_stderr",
                     "dvmap", "dvmap_stderr", "n_seeds", "dvmap_seed_sd", "diff", "diff_ci_low", "diff_ci_high",
@@ -148,17 +167,24 @@ def ci_columns(fmt: Mapping, column: str) -> tuple[str, str] | None:
 
 
 # ---- the spec ---------------------------------------------------------------------------------------------
+COMBINATIONS = ("difference", "mean")  # selectors made of selectors
+
+
 def leaves(selector: Mapping) -> Iterator[Mapping]:
     """The plain selectors (output + key or column) inside a selector."""
-    if "difference" in selector:
-        for part in selector["difference"]:
-            yield from leaves(part)
-    else:
-        yield selector
+    for combination in COMBINATIONS:
+        if combination in selector:
+            for part in selector[combination]:
+                yield from leaves(part)
+            return
+    yield selector
 
 
 def claim_selectors(claim: Mapping) -> list[Mapping]:
-    return list(claim["items"]) if claim["kind"] == "ordering" else [claim["kit"]]
+    """The numbers a claim compares: an ordering's items, a direction's `each`, or its one `kit`."""
+    if claim["kind"] == "ordering":
+        return list(claim["items"])
+    return list(claim["each"]) if "each" in claim else [claim["kit"]]
 
 
 def claim_outputs(claim: Mapping) -> list[str]:
@@ -189,28 +215,31 @@ def spec_universes(specs: Mapping) -> dict[str, Any]:
 
 
 def _check_selector(selector: Mapping, universes: Mapping[str, set], needs_ci: bool, file, where: str) -> None:
-    if "difference" in selector:
-        for i, part in enumerate(selector["difference"]):
-            _check_selector(part, universes, needs_ci, file, f"{where}/difference/{i}")
-        return
+    for combination in COMBINATIONS:
+        if combination in selector:
+            for i, part in enumerate(selector[combination]):
+                _check_selector(part, universes, needs_ci, file, f"{where}/{combination}/{i}")
+            return
     fmt = output_format(selector["output"], universes)
     if fmt is None:
         raise SpecError(file, f"{where}/output", f"'{selector['output']}' is not an output of the kit a claim can read "
                                                  f"(known: {', '.join(OUTPUTS)})")
     if "key" in selector:
         parts = selector["key"].split("/")
-        ok = any(len(p.split("/")) == len(parts) and all(
-            q == k or (q == "{dataset}" and k in universes["datasets"]) for q, k in zip(p.split("/"), parts))
-            for p in fmt["keys"])
-        if not ok:
+
+        def matches(pattern: str) -> bool:
+            return len(pattern.split("/")) == len(parts) and all(
+                q == k or (q == "{dataset}" and k in universes["datasets"]) for q, k in zip(pattern.split("/"), parts))
+
+        if not any(matches(p) for p in fmt["keys"]):
             raise SpecError(file, f"{where}/key", f"{selector['output']} has no key '{selector['key']}' "
                                                   f"(keys: {', '.join(fmt['keys'])})")
-        if needs_ci:
-            raise SpecError(file, where, f"{selector['output']}: '{selector['key']}' has no CI; this kind of claim "
-                                         "needs one (an exact count or share is kind: exact)")
+        if needs_ci and not any(matches(p) for p in fmt.get("intervals", ())):
+            raise SpecError(file, where, f"{selector['output']}: '{selector['key']}' has no CI or draw interval; "
+                                         "this kind of claim needs one (a design count or a share is kind: exact)")
         return
     columns = fmt["columns"]
-    for column in [selector["column"], *selector.get("where", {})]:
+    for column in [selector["column"], *selector.get("where", {}), *([selector["argmax"]] if "argmax" in selector else [])]:
         if column not in columns:
             raise SpecError(file, f"{where}/column" if column == selector["column"] else f"{where}/where/{column}",
                             f"{selector['output']} has no column '{column}' (columns: {', '.join(columns)})")
@@ -236,21 +265,41 @@ def check_claims(spec: Mapping, universes: Mapping[str, set], file) -> None:
         seen.add(claim["id"])
         if "range" in claim and claim["range"][0] > claim["range"][1]:
             raise SpecError(file, f"{where}/range", f"low {claim['range'][0]} > high {claim['range'][1]}")
-        if claim["kind"] == "ordering" and len(claim["paper"]) != len(claim["items"]):
-            raise SpecError(file, f"{where}/paper", f"{len(claim['paper'])} values for {len(claim['items'])} items")
-        needs_ci = claim["kind"] != "exact"
+        for key in ("paper", "tolerance", "range"):
+            numbers = claim.get(key)
+            numbers = numbers if isinstance(numbers, list) else [] if numbers is None else [numbers]
+            if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in numbers):
+                raise SpecError(file, f"{where}/{key}", f"{claim.get(key)!r} is not a finite number: a claim is "
+                                                        "judged against the paper's finite values only")
         if claim["kind"] == "ordering":
-            for j, item in enumerate(claim["items"]):
-                _check_selector(item, universes, needs_ci, file, f"{where}/items/{j}")
-        else:
-            _check_selector(claim["kit"], universes, needs_ci, file, f"{where}/kit")
+            _check_order(claim, file, where)
+        needs_ci = claim["kind"] not in ("exact", "point") and not claim.get("pending")  # pending: no CI yet
+        field = "items" if claim["kind"] == "ordering" else "each" if "each" in claim else "kit"
+        for j, selector in enumerate(claim_selectors(claim)):
+            _check_selector(selector, universes, needs_ci, file, f"{where}/{field}" + (f"/{j}" if field != "kit" else ""))
         cell = claim.get("cell")
         if cell is not None:
             _check_cell(cell, universes["table_rows"], file, f"{where}/cell")
+    for i, name in enumerate(spec.get("paper_models", [])):
+        if name not in universes["models"] | universes["pairs"]:
+            raise SpecError(file, f"paper_models/{i}", f"'{name}' is not a model of the models spec")
     for name, stand_in in spec.get("stand_ins", {}).items():
         for value, what in ((name, "key"), (stand_in, "value")):
             if value not in universes["models"] | universes["pairs"]:
                 raise SpecError(file, f"stand_ins/{name}", f"{what} '{value}' is not a model of the models spec")
+
+
+def _check_order(claim: Mapping, file, where: str) -> None:
+    """An ordering's paper values, when given, are one per item and strictly in the stated order."""
+    paper, order = claim.get("paper"), claim.get("order", "decreasing")
+    if paper is None:
+        return
+    if len(paper) != len(claim["items"]):
+        raise SpecError(file, f"{where}/paper", f"{len(paper)} values for {len(claim['items'])} items")
+    steps = [a - b for a, b in zip(paper, paper[1:])]
+    if not all(step > 0 if order == "decreasing" else step < 0 for step in steps):
+        raise SpecError(file, f"{where}/paper", f"{paper} is not {order}: list the items in the paper's order "
+                                                f"(order: {order})")
 
 
 def _check_cell(cell: Mapping, table_rows: Mapping[str, Sequence[str]], file, where: str) -> None:
@@ -285,11 +334,15 @@ def paper_cells(spec: Mapping) -> dict[str, dict[str, dict]]:
 # ---- selecting the kit's numbers --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Value:
-    """A number of the kit with its 95% CI (None: none) and the samples (or points) behind it."""
+    """A number of the kit with its 95% CI (or a count's draw interval; None: none), the samples (or
+    points) behind it and where it was read (the selector with the rows it resolved to)."""
     value: float
     low: float | None = None
     high: float | None = None
     n: float | None = None
+    source: str = ""
+    models: tuple[str, ...] = ()
+    points: float | None = None  # a correlation's number of points (groups), when the output names it
 
     @property
     def has_ci(self) -> bool:
@@ -300,13 +353,45 @@ class NotRun(Exception):  # noqa: N818 (a verdict, not an error)
     """The run lacks what a claim needs (the reason says what)."""
 
 
+class SelectionError(DVMapError):
+    """A selector that cannot give one number (missing key or column, null, several rows): the claim's
+    verdict is `error`, naming the output."""
+
+
+class OutputError(DVMapError):
+    """A number that breaks its own format (outside its CI, an inverted CI, n = 0): verdict `error`."""
+
+
 def difference(a: Value, b: Value) -> Value:
     """A - B with the conservative CI [low_A - high_B, high_A - low_B]: under a normal approximation it
     covers at least 95% whatever the correlation of A and B (the half-widths add, as the standard
     deviation of a difference is at most the sum of the two)."""
+    source, models = f"({a.source}) minus ({b.source})", (*a.models, *b.models)
     if not (a.has_ci and b.has_ci):
-        return Value(a.value - b.value, None, None, _min_n(a.n, b.n))
-    return Value(a.value - b.value, a.low - b.high, a.high - b.low, _min_n(a.n, b.n))
+        return Value(a.value - b.value, None, None, _min_n(a.n, b.n), source, models)
+    return Value(a.value - b.value, a.low - b.high, a.high - b.low, _min_n(a.n, b.n), source, models)
+
+
+def mean_of(values: Sequence[Value]) -> Value:
+    """The mean of several numbers with the mean of their bounds: the CI of a mean of perfectly
+    correlated estimates, which covers at least 95% whatever their correlation (conservative)."""
+    source = "mean of " + "; ".join(f"({v.source})" for v in values)
+    models = tuple(m for v in values for m in v.models)
+    mean = sum(v.value for v in values) / len(values)
+    if not all(v.has_ci for v in values):
+        return Value(mean, None, None, _min_n(*(v.n for v in values)), source, models)
+    return Value(mean, sum(v.low for v in values) / len(values), sum(v.high for v in values) / len(values),
+                 _min_n(*(v.n for v in values)), source, models)
+
+
+def absolute(value: Value) -> Value:
+    """|A| with its CI folded at 0 (a CI covering 0 becomes [0, max(|low|, |high|)])."""
+    source = f"|{value.source}|"
+    if not value.has_ci:
+        return Value(abs(value.value), None, None, value.n, source, value.models)
+    low, high = value.low, value.high
+    folded = (low, high) if low >= 0 else (-high, -low) if high <= 0 else (0.0, max(-low, high))
+    return Value(abs(value.value), *folded, value.n, source, value.models)
 
 
 def _min_n(*ns: float | None) -> float | None:
@@ -321,29 +406,65 @@ def _matches(frame: pd.DataFrame, where: Mapping[str, Any]) -> pd.Series:
     return mask
 
 
+MODEL_COLUMNS = ("model", "model_a", "model_b", "pair")  # a row's models: what a claim on it speaks about
+
+
+def _number(raw: Any, what: str) -> float:
+    """A JSON or CSV cell as a float; null, text or a missing cell is a SelectionError naming it."""
+    if raw is None or isinstance(raw, (bool, Mapping, list)):
+        raise SelectionError(f"{what} is {json.dumps(raw) if not isinstance(raw, Mapping) else 'an object'}, "
+                             "not a number")
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise SelectionError(f"{what} is {raw!r}, not a number") from None
+
+
+def _select_key(selector: Mapping, data: Any) -> Value:
+    output, key = selector["output"], selector["key"]
+    if not isinstance(data, Mapping):
+        raise SelectionError(f"{output} is not a JSON object")
+    parent, node = None, data
+    for part in key.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            raise NotRun(f"{output} has no '{key}'")
+        parent, node = node, node[part]
+    value = _number(node, f"{output}: {key}")
+    last = key.split("/")[-1]
+    low, high = (parent.get(f"{last}_draw_low"), parent.get(f"{last}_draw_high")) if parent else (None, None)
+    interval = (None, None) if low is None or high is None else (_number(low, f"{output}: {key}_draw_low"),
+                                                                   _number(high, f"{output}: {key}_draw_high"))
+    return Value(value, *interval, None, f"{output}: {key}")
+
+
 def select(selector: Mapping, read: Callable[[str], Any], stand_ins: Mapping[str, str] | None = None,
            used: list[str] | None = None) -> Value:
     """The kit's number a selector names. `read(path)` gives a DataFrame (CSV) or a dict (JSON).
     A row the run lacks (a model it does not evaluate) is looked for under the stand-ins of the
     values; a stand-in used is appended to `used` ("stand-in for paper-model"). Raises NotRun when
-    the output lacks the row, DVMapError when the selector picks several rows or a column is absent."""
-    if "difference" in selector:
-        a, b = (select(part, read, stand_ins, used) for part in selector["difference"])
-        return difference(a, b)
+    the output lacks the row or key, SelectionError when the selector cannot give one number
+    (several rows, a column absent, a null or non-numeric cell)."""
+    for combination, combine_values in (("difference", lambda vs: difference(*vs)), ("mean", mean_of)):
+        if combination in selector:
+            return combine_values([select(part, read, stand_ins, used) for part in selector[combination]])
+    value = _select_leaf(selector, read, stand_ins, used)
+    return absolute(value) if selector.get("abs") else value
+
+
+def _select_leaf(selector: Mapping, read: Callable[[str], Any], stand_ins: Mapping[str, str] | None,
+                 used: list[str] | None) -> Value:
     output = selector["output"]
     data = read(output)
     if "key" in selector:
-        node = data
-        for part in selector["key"].split("/"):
-            if not isinstance(node, Mapping) or part not in node:
-                raise NotRun(f"{output} has no '{selector['key']}'")
-            node = node[part]
-        return Value(float(node))
+        return _select_key(selector, data)
+    if not isinstance(data, pd.DataFrame):
+        raise SelectionError(f"{output} is not a table")
     fmt = output_format(output) or {}
     where = dict(selector.get("where", {}))
-    for column in [selector["column"], *where]:
+    for column in [selector["column"], *where, *([selector["argmax"]] if "argmax" in selector else [])]:
         if column not in data.columns:
-            raise DVMapError(f"{output}: no column '{column}' (a claim selects it; columns: {', '.join(data.columns)})")
+            raise SelectionError(f"{output}: no column '{column}' (a claim selects it; columns: "
+                                 f"{', '.join(map(str, data.columns))})")
     rows = data[_matches(data, where)]
     if rows.empty and stand_ins:
         swapped = {c: stand_ins.get(str(v), v) for c, v in where.items()}
@@ -351,37 +472,74 @@ def select(selector: Mapping, read: Callable[[str], Any], stand_ins: Mapping[str
             rows = data[_matches(data, swapped)]
             if not rows.empty and used is not None:
                 used.extend(f"{swapped[c]} for {where[c]}" for c in where if swapped[c] != where[c])
+            where = swapped
+    described = ", ".join(f"{c} = {v}" for c, v in where.items())
     if rows.empty:
-        described = ", ".join(f"{c} = {v}" for c, v in where.items())
         raise NotRun(f"{output} has no row with {described}: the run lacks it")
+    if "argmax" in selector:  # the row with the largest value of a column among those matching
+        order = pd.to_numeric(rows[selector["argmax"]], errors="coerce")
+        if order.isna().all():
+            raise SelectionError(f"{output}: column '{selector['argmax']}' has no number in the rows with {described}")
+        rows = rows.loc[[order.idxmax()]]
+        described += f", the largest {selector['argmax']}"
     if len(rows) > 1:
-        raise DVMapError(f"{output}: {len(rows)} rows match {where}; a claim's selector must pick one row")
+        raise SelectionError(f"{output}: {len(rows)} rows match {described or 'the selector'}; a claim's "
+                             "selector must pick one row")
     row = rows.iloc[0]
     factor = 1.0
     if "convert" in selector:
         units = CONVERSIONS[selector["convert"]]
         unit = row["unit"] if "unit" in data.columns else None
         if unit not in units:
-            raise DVMapError(f"{output}: convert {selector['convert']} needs a `unit` column of {', '.join(units)}, "
-                             f"the row has {unit!r}")
+            raise SelectionError(f"{output}: convert {selector['convert']} needs a `unit` column of "
+                                 f"{', '.join(units)}, the row has {unit!r}")
         factor = units[unit]
+    where_text = f"{output}: {selector['column']}" + (f" [{described}]" if described else "")
+    value = _number(row[selector["column"]], where_text)
     ci = ci_columns(fmt, selector["column"]) if fmt else None
-    low, high = (float(row[ci[0]]) * factor, float(row[ci[1]]) * factor) if ci and ci[0] in data else (None, None)
-    n_column = fmt.get("n")
+    low = high = None
+    if ci and ci[0] in data.columns and ci[1] in data.columns and pd.notna(row[ci[0]]) and pd.notna(row[ci[1]]):
+        low, high = _number(row[ci[0]], f"{output}: {ci[0]}") * factor, _number(row[ci[1]], f"{output}: {ci[1]}") * factor
+    n_column, points_column = fmt.get("n"), fmt.get("points")
     n = float(row[n_column]) if n_column and n_column in data.columns and pd.notna(row[n_column]) else None
-    return Value(float(row[selector["column"]]) * factor, low, high, n)
+    points = float(row[points_column]) if points_column and pd.notna(row.get(points_column)) else None
+    models = tuple(str(row[c]) for c in MODEL_COLUMNS if c in data.columns and pd.notna(row[c]))
+    return Value(value * factor, low, high, n, where_text, models, points)
+
+
+def check_value(value: Value) -> None:
+    """A number that breaks its own format is an OutputError naming where it was read: an inverted CI,
+    a value outside its CI (beyond float rounding), n = 0."""
+    if value.n is not None and value.n <= 0:
+        raise OutputError(f"{value.source}: n = {value.n:g}; a number from no samples cannot be judged")
+    if value.has_ci and not math.isnan(value.value):
+        if value.low > value.high + EPS:
+            raise OutputError(f"{value.source}: inverted CI [{value.low:g}, {value.high:g}]")
+        slack = EPS + 1e-6 * max(1.0, abs(value.value))  # outputs are rounded to 4-6 decimals
+        if not value.low - slack <= value.value <= value.high + slack:
+            raise OutputError(f"{value.source}: the value {value.value:g} lies outside its CI "
+                              f"[{value.low:g}, {value.high:g}]")
 
 
 # ---- verdicts ------------------------------------------------------------------------------------------------
 def band_verdict(value: Value, low: float, high: float) -> tuple[str, str]:
     """A value against a band [low, high]: reproduced when its CI lies inside the band, contradicted
-    when the CI lies wholly outside it, inconclusive when the CI straddles a bound."""
+    when the CI lies wholly outside it; when it straddles a bound, undecidable if the CI is wider
+    than the band (no CI at this n could lie inside it: the reason gives the n that could), else
+    inconclusive."""
     if not value.has_ci:
         return "inconclusive", "the kit's value has no CI"
     if low - EPS <= value.low and value.high <= high + EPS:
         return "reproduced", f"CI inside [{low:g}, {high:g}]"
     if value.high < low - EPS or value.low > high + EPS:
         return "contradicted", f"CI outside [{low:g}, {high:g}]"
+    width, band = value.high - value.low, high - low
+    if width > band + EPS:
+        needed = (f"; a CI that narrow needs n >= {math.ceil(value.n * (width / band) ** 2 - 1e-6):,}"
+                  if value.n and band > 0 else "")
+        n_text = f" at n = {value.n:,.0f}" if value.n else ""
+        return "undecidable", (f"undecidable{n_text}: the CI (width {width:.3g}) is wider than the band "
+                               f"[{low:g}, {high:g}] (width {band:.3g}){needed}")
     return "inconclusive", f"CI straddles [{low:g}, {high:g}]"
 
 
@@ -399,101 +557,190 @@ def sign_verdict(value: Value, expect: str) -> tuple[str, str]:
 
 
 def combine(verdicts: Sequence[str]) -> str:
-    """Several parts of one claim: contradicted if any part is, reproduced if all are, else inconclusive."""
+    """Several parts of one claim: contradicted if any part is, reproduced if all are, undecidable if
+    a part cannot be decided at this n, else inconclusive."""
     if "contradicted" in verdicts:
         return "contradicted"
-    return "reproduced" if all(v == "reproduced" for v in verdicts) else "inconclusive"
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    return "undecidable" if "undecidable" in verdicts else "inconclusive"
 
 
-def judge(claim: Mapping, values: Sequence[Value]) -> tuple[str, str]:
-    """The verdict of one claim on the kit's values (one, or one per item of an ordering) and why."""
+def paper_band(claim: Mapping) -> tuple[float, float]:
+    return tuple(claim["range"]) if "range" in claim else (claim["paper"] - claim["tolerance"],
+                                                          claim["paper"] + claim["tolerance"])
+
+
+def _with_points(value: Value) -> Value:
+    """A correlation's CI widened to cover Fisher's z interval over its points: the bootstrap inside
+    fixed groups leaves out that the groups (5 categories, 7 questions) are themselves few."""
+    if value.points is None or not value.has_ci:
+        return value
+    low, high = fisher_z_ci(value.value, int(value.points))
+    return Value(value.value, min(value.low, low), max(value.high, high), value.n, value.source, value.models,
+                 value.points)
+
+
+def _parts(parts: Sequence[tuple[str, str, str]]) -> tuple[str, str]:
+    """(name, verdict, why) parts combined into one verdict and its reason."""
+    return combine([v for _, v, _ in parts]), "; ".join(f"{name}: {v} ({why})" for name, v, why in parts)
+
+
+def judge(claim: Mapping, values: Sequence[Value], sign_only: bool = False) -> tuple[str, str]:
+    """The verdict of one claim on the kit's values and why. `sign_only` (values from stand-ins for
+    the paper's models): a comparison is judged on its sign alone, not its size."""
     if any(v.value is None or math.isnan(v.value) for v in values):
         return "inconclusive", "the kit's value is undefined (NaN)"
     kind, value = claim["kind"], values[0]
+    expect = claim.get("expect")
+    if sign_only and expect and kind in ("value", "point", "direction"):
+        verdict, why = sign_verdict(value, expect) if kind != "point" else _point_sign(value, expect)
+        return verdict, f"on stand-ins the sign alone: {why}"
     if kind == "exact":
         tolerance = claim.get("tolerance", 0)
         off = abs(value.value - claim["paper"])
         ok = off <= tolerance + EPS
         return ("reproduced" if ok else "contradicted"), f"differs by {off:g} (tolerance {tolerance:g})"
+    if kind == "count":
+        if not value.has_ci:
+            return "inconclusive", "the count has no draw interval"
+        inside = value.low - EPS <= claim["paper"] <= value.high + EPS
+        return ("reproduced" if inside else "contradicted"), (
+            f"the paper's {claim['paper']:g} is {'inside' if inside else 'outside'} the draw's interval "
+            f"[{value.low:.1f}, {value.high:.1f}] around the kit's {value.value:g}")
     if kind == "value":
-        low, high = claim.get("range") or (claim["paper"] - claim["tolerance"], claim["paper"] + claim["tolerance"])
-        return band_verdict(value, low, high)
+        return band_verdict(value, *paper_band(claim))
+    if kind == "point":
+        low, high = paper_band(claim)
+        inside = low - EPS <= value.value <= high + EPS
+        return ("reproduced" if inside else "contradicted"), (
+            f"the point value {value.value:g} is {'inside' if inside else 'outside'} [{low:g}, {high:g}] "
+            "(the paper compares point values; the CI is shown beside it)")
     if kind == "direction":
-        return sign_verdict(value, claim["expect"])
+        parts = [(f"{i + 1}", *sign_verdict(v, expect)) for i, v in enumerate(values)] if len(values) > 1 else [
+            ("sign", *sign_verdict(value, expect))]
+        if "paper" in claim and not sign_only:
+            parts.append(("size", *band_verdict(value, *paper_band(claim))))
+        return _parts(parts) if len(parts) > 1 else parts[0][1:]
     if kind == "correlation":
-        expect = "negative" if claim["paper"] < 0 else "positive"
-        sign, sign_why = sign_verdict(value, expect)
-        size, size_why = band_verdict(value, claim["paper"] - claim["tolerance"], claim["paper"] + claim["tolerance"])
-        return combine([sign, size]), f"sign: {sign} ({sign_why}); size: {size} ({size_why})"
-    if kind == "ordering":
-        steps = [sign_verdict(difference(a, b), "positive") for a, b in zip(values, values[1:])]
-        return combine([v for v, _ in steps]), "; ".join(f"{i + 1} > {i + 2}: {v} ({why})"
-                                                          for i, (v, why) in enumerate(steps))
+        value = _with_points(value)
+        parts = [("sign", *sign_verdict(value, "negative" if claim["paper"] < 0 else "positive"))]
+        if not sign_only:
+            parts.append(("size", *band_verdict(value, *paper_band(claim))))
+        return _parts(parts)
+    if kind == "ordering":  # every pair, not only neighbours: A > B > C with A < C is contradicted
+        expect = "positive" if claim.get("order", "decreasing") == "decreasing" else "negative"
+        sign = ">" if expect == "positive" else "<"
+        return _parts([(f"{i + 1} {sign} {j + 1}", *sign_verdict(difference(values[i], values[j]), expect))
+                       for i in range(len(values)) for j in range(i + 1, len(values))])
     raise ValueError(f"unknown kind of claim '{kind}'")
 
 
+def _point_sign(value: Value, expect: str) -> tuple[str, str]:
+    ok = value.value > 0 if expect == "positive" else value.value < 0
+    return ("reproduced" if ok else "contradicted"), f"the point value {value.value:g} is {expect}" if ok else (
+        f"the point value {value.value:g} is not {expect}")
+
+
 # ---- the table of verdicts -----------------------------------------------------------------------------------
-COLUMNS = ["id", "where", "claim", "kind", "paper", "kit", "ci_low", "ci_high", "n", "verdict", "reason", "judged_on",
-           "output"]
+COLUMNS = ["id", "where", "claim", "kind", "paper", "kit", "ci_low", "ci_high", "n", "verdict", "reason", "evidence",
+           "survey", "models", "judged_on", "same_as", "output"]
+EVIDENCE = ("paper", "stand-in")  # on the paper's data and models | on a stand-in (synthetic survey or models)
 
 
 def _paper_text(claim: Mapping) -> str:
     paper = claim.get("paper")
     if claim["kind"] == "ordering":
-        return " > ".join(f"{p:g}" for p in paper)
+        sign = " > " if claim.get("order", "decreasing") == "decreasing" else " < "
+        return sign.join(f"{p:g}" for p in paper) if paper else f"items {claim.get('order', 'decreasing')}"
     parts = [] if paper is None else [f"{paper:g}"]
     if "range" in claim:
         parts.append(f"in [{claim['range'][0]:g}, {claim['range'][1]:g}]")
     elif claim.get("tolerance"):
         parts.append(f"+- {claim['tolerance']:g}")
-    if claim["kind"] == "direction":
+    if claim.get("expect"):
         parts.append("(> 0)" if claim["expect"] == "positive" else "(< 0)")
     return " ".join(parts)
 
 
 def _selector_text(selector: Mapping) -> str:
-    if "difference" in selector:
-        return " minus ".join(f"({_selector_text(s)})" for s in selector["difference"])
+    for combination in COMBINATIONS:
+        if combination in selector:
+            joined = " minus " if combination == "difference" else ", "
+            text = joined.join(f"({_selector_text(s)})" for s in selector[combination])
+            return text if combination == "difference" else f"mean of {text}"
     if "key" in selector:
         return f"{selector['output']}: {selector['key']}"
     where = ", ".join(f"{c}={v}" for c, v in selector.get("where", {}).items())
-    return f"{selector['output']}: {selector['column']}" + (f" [{where}]" if where else "")
+    text = f"{selector['output']}: {selector['column']}" + (f" [{where}]" if where else "")
+    text += f", the row of largest {selector['argmax']}" if "argmax" in selector else ""
+    return f"|{text}|" if selector.get("abs") else text
 
 
 def judge_claims(claims: Sequence[Mapping], read: Callable[[str], Any], stand_ins: Mapping[str, str] | None = None,
-                 not_run: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """One row per claim: the paper's value, the kit's value with its CI and n, the verdict and why.
-    `not_run`: claim id -> why the run cannot judge it (decided before reading anything)."""
+                 not_run: Mapping[str, str] | None = None, evidence: Mapping[str, Any] | None = None,
+                 paper_models: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per claim: the paper's value, the kit's value with its CI and n, the verdict and why,
+    and its evidence. `not_run`: claim id -> why the run cannot judge it (decided before reading
+    anything). `evidence`: {survey: what the run's data is, paper_data: whether it is the paper's (a
+    WVS-7 file or the release) rather than the synthetic survey}. A claim counts for or against the
+    paper (evidence `paper`) only on the paper's data with no stand-in model: a row the stand-ins
+    replaced, or a row of a model outside `paper_models` (the demo's Table 3 on tiny models) unless
+    the claim is `about: data`; a stand-in's comparison is judged on its sign alone. Never raises
+    for one claim: a selector or an output that fails gives that claim the verdict `error`."""
     not_run = not_run or {}
-    rows = []
+    evidence = evidence or {"survey": "", "paper_data": False}
+    rows: list[dict] = []
+    first_with: dict[tuple, str] = {}
     for claim in claims:
         row = {"id": claim["id"], "where": claim["where"], "claim": claim["claim"], "kind": claim["kind"],
                "paper": _paper_text(claim), "kit": None, "ci_low": None, "ci_high": None, "n": None,
-               "judged_on": "", "output": "; ".join(_selector_text(s) for s in claim_selectors(claim))}
+               "survey": evidence["survey"], "models": "", "judged_on": "", "same_as": "",
+               "output": "; ".join(_selector_text(s) for s in claim_selectors(claim))}
         used: list[str] = []
         try:
             if claim["id"] in not_run:
                 raise NotRun(not_run[claim["id"]])
             try:
                 values = [select(s, read, stand_ins, used) for s in claim_selectors(claim)]
-            except DVMapError:  # a pending claim's column may not exist yet
+            except SelectionError:  # a pending claim's column may not exist yet
                 if claim.get("pending"):
                     raise NotRun(f"pending: {claim['pending']}") from None
                 raise
+            for value in values:
+                check_value(value)
         except NotRun as reason:
-            rows.append({**row, "verdict": "not run", "reason": str(reason)})
+            rows.append({**row, "verdict": "not run", "reason": str(reason), "evidence": ""})
             continue
-        verdict, why = judge(claim, values)
-        if claim["kind"] == "ordering":
-            row["kit"] = " > ".join(f"{v.value:.4g}" for v in values)
+        except (DVMapError, OSError, ValueError, KeyError) as error:  # this claim's error, not the table's
+            rows.append({**row, "verdict": "error", "reason": f"{type(error).__name__}: {error}", "evidence": ""})
+            continue
+        models = sorted({m for v in values for m in v.models})
+        if paper_models is not None and claim.get("about") != "data":
+            used += [f"{m} (not a paper model)" for m in models if m not in paper_models and
+                     not any(u.startswith(f"{m} for ") for u in used)]
+        stand_in = bool(used)
+        verdict, why = judge(claim, values, sign_only=stand_in)
+        row["models"] = ", ".join(models)
+        row["evidence"] = "paper" if evidence["paper_data"] and not stand_in else "stand-in"
+        if claim["kind"] == "ordering" or len(values) > 1:
+            row["kit"] = (" > " if claim.get("order", "decreasing") == "decreasing" else " < ").join(
+                f"{v.value:.4g}" for v in values) if claim["kind"] == "ordering" else "; ".join(
+                f"{v.value:.4g}" for v in values)
             row["n"] = _min_n(*(v.n for v in values))
         else:
             v = values[0]
             row.update({"kit": round(v.value, 6), "ci_low": None if v.low is None else round(v.low, 6),
                         "ci_high": None if v.high is None else round(v.high, 6), "n": v.n})
+        # one kit number judged for several paper claims (two sizes on one stand-in) counts once
+        key = (claim["kind"], tuple(v.source for v in values))
+        row["same_as"] = first_with.get(key, "")
+        first_with.setdefault(key, claim["id"])
         rows.append({**row, "verdict": verdict, "reason": why, "judged_on": "; ".join(dict.fromkeys(used))})
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["n"] = frame["n"].astype("Int64")
+    n = pd.to_numeric(frame["n"])
+    if n.dropna().mod(1).eq(0).all():  # counts of samples, pairs or points: integers
+        frame["n"] = n.astype("Int64")
     return frame
 
 
@@ -501,12 +748,36 @@ def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     return {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
 
 
+def evidence_counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Verdicts on the evidence, per kind of evidence (paper, stand-in), each kit number once (rows
+    that repeat an earlier claim's number, `same_as`, are left out); `not run` and `error` apart."""
+    frame = table.fillna({"same_as": "", "evidence": ""})
+    distinct = frame[frame["same_as"] == ""]
+    out = {e: {v: int(((distinct["evidence"] == e) & (distinct["verdict"] == v)).sum()) for v in JUDGED}
+           for e in EVIDENCE}
+    out["other"] = {v: int((frame["verdict"] == v).sum()) for v in ("not run", "error")}
+    return out
+
+
+def summary_line(table: pd.DataFrame) -> str:
+    """'on the paper's data and models: ...; on stand-ins: ...; not run: k; errors: e'."""
+    counts = evidence_counts(table)
+
+    def part(e: str) -> str:
+        return ", ".join(f"{n} {v}" for v, n in counts[e].items())
+
+    repeated = int((table["same_as"].fillna("") != "").sum())
+    line = (f"on the paper's data and models: {part('paper')}; on stand-ins (a synthetic survey or stand-in "
+            f"models, which speak for the kit, not the paper): {part('stand-in')}; not run: "
+            f"{counts['other']['not run']}; errors: {counts['other']['error']}")
+    return line + (f" ({repeated} claims repeat another's number and are counted once)" if repeated else "")
+
+
 def claims_markdown(table: pd.DataFrame) -> str:
-    """results/claims.md: the verdict counts, then one line per claim."""
-    counts = verdict_counts(table)
+    """results/claims.md: the verdict counts by evidence, then one line per claim."""
     lines = ["# The paper's claims judged on this run", "",
-             ", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(table)}). Verdict rules: docs/claims.md.",
-             "", "| claim | where | paper | kit [95% CI] | n | verdict | why |", "|---|---|---|---|---|---|---|"]
+             f"{len(table)} claims: {summary_line(table)}. Verdict rules: docs/claims.md.", "",
+             "| claim | where | paper | kit [95% CI] | n | verdict | evidence | why |", "|---|---|---|---|---|---|---|---|"]
 
     def cell(text) -> str:
         return "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text).replace("|", "/")
@@ -518,8 +789,11 @@ def claims_markdown(table: pd.DataFrame) -> str:
         if row.judged_on:
             kit += f" (on {row.judged_on})"
         n = "" if pd.isna(row.n) else str(row.n)
+        evidence = cell(row.evidence) + (f", {cell(row.survey)}" if cell(row.evidence) else "")
+        if cell(row.same_as):
+            evidence += f"; the number of {row.same_as}"
         lines.append(f"| {cell(row.claim)} | {cell(row.where)} | {cell(row.paper)} | {kit} | {n} | **{row.verdict}** | "
-                     f"{cell(row.reason)} |")
+                     f"{evidence} | {cell(row.reason)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -534,7 +808,7 @@ def read_output(path: str) -> Any:
 def headline(root: str | Path = ".", table: str = "results/table2.csv", claims: str = "results/claims.csv",
              report: str = "results/report.html") -> list[str]:
     """Lines for the end of a run from the files that exist (none are required): the main table's
-    rows (model, accuracy with CI, n), the claims' verdict counts and where the details are."""
+    rows (model, accuracy with CI, n), the claims' verdicts by evidence and where the details are."""
     root = Path(root)
     lines = []
     if (root / table).is_file():
@@ -546,9 +820,10 @@ def headline(root: str | Path = ".", table: str = "results/table2.csv", claims: 
                       f"{100 * r.acc_ci_high:5.1f}]  n = {r.n}" for r in frame.itertuples()]
     if (root / claims).is_file():
         frame = pd.read_csv(root / claims)
-        if "verdict" in frame.columns:
-            counts = verdict_counts(frame)
-            lines.append(f"The paper's claims ({len(frame)}): " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+        if {"verdict", "evidence", "same_as"} <= set(frame.columns):
+            survey = next((s for s in frame.get("survey", pd.Series(dtype=str)).dropna() if s), "")
+            lines.append(f"The paper's claims ({len(frame)}" + (f", judged on {survey}" if survey else "") + "):")
+            lines.append(f"  {summary_line(frame)}")
             markdown = Path(claims).with_suffix(".md")
             lines.append(f"  details: {markdown}" + ("" if (root / markdown).is_file() else " (not built)"))
     if lines:

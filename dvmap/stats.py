@@ -16,6 +16,8 @@ number means the same thing in every table and figure.
   seed_term          t_{0.975,k-1} s / sqrt(k), the seeds' half-width
   combined_ci        over seeds: bootstrap half-widths averaged, combined with the seed term
   difference_ci      a difference from standard errors (normal interval) and the seed term
+  count_draw_interval the spread of a count summed over randomly drawn units (profiles)
+  fisher_z_ci        the CI of a Pearson r over few points (Fisher's z)
 """
 from __future__ import annotations
 
@@ -233,3 +235,26 @@ def difference_ci(base: float, base_se: float, values: Sequence[float], values_s
     sampling = Z95 * math.sqrt(base_se ** 2 + float(np.mean(values_se)) ** 2)
     half = math.hypot(sampling, seed_term(v))
     return diff, diff - half, diff + half
+
+
+# ---- counts from a random draw and correlations over few points ---------------------------------------------------------
+def count_draw_interval(unit_counts: Sequence[float]) -> tuple[float, float]:
+    """95% interval of a count that sums what each of n randomly drawn units (profiles) contributes:
+    sum +- z sqrt(n) sd, the spread of that sum over redraws of n units from the same population
+    (the units' contributions as the estimate of its spread; no finite-population correction, so
+    the interval is conservative). A design count (no draw) has no such interval."""
+    c = np.asarray(unit_counts, dtype=float)
+    total = float(c.sum())
+    half = Z95 * math.sqrt(len(c)) * float(c.std(ddof=1)) if len(c) > 1 else 0.0
+    return total - half, total + half
+
+
+def fisher_z_ci(r: float, n_points: int) -> tuple[float, float]:
+    """95% CI of a Pearson r over n_points points drawn from a population of such points (Fisher's z,
+    tanh(atanh r +- z / sqrt(n - 3))): the uncertainty of a correlation over few groups, which a
+    bootstrap over the samples inside fixed groups leaves out. (-1, 1) with 3 points or fewer."""
+    if n_points <= 3 or not np.isfinite(r):
+        return -1.0, 1.0
+    z = math.atanh(min(max(r, -0.999999), 0.999999))
+    half = Z95 / math.sqrt(n_points - 3)
+    return math.tanh(z - half), math.tanh(z + half)

@@ -34,5 +34,7 @@ rule claims:
         claims=CLAIMS["claims"],
         stand_ins=CLAIMS.get("stand_ins", {}),
         not_run=get_claims_not_run,
+        evidence=claims_evidence(),
+        paper_models=CLAIMS.get("paper_models", []),
     script:
         "../scripts/claims.py"

@@ -219,6 +219,8 @@ if config["data_source"] == "wvs":
         params:
             attribute_names=ATTRIBUTE_NAMES,
             filter=SPECS["filter"],
+            corpus_countries=TRAIN_COUNTRIES,  # the paper states its shares over the corpus's samples
+            corpus_questions=[q["id"] for q in TRAIN_QUESTIONS],
         script:
             "../scripts/audit_filtering.py"
 

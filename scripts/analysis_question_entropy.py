@@ -11,7 +11,8 @@ with logged(sm.log[0]) as log:
     codes = read_value_questions(sm.input[0], [code for c in p.countries for code in country_codes(c)],
                                  p.spec["first_question"], p.spec["last_question"])
     table, summary = question_entropy(codes, p.countries, p.spec["threshold"], p.spec["min_respondents"],
-                                      p.use_weight, p.seed, p.resamples, p.unit)
+                                      p.use_weight, p.seed, p.resamples, p.unit,
+                                      p.spec["threshold_unit"])
     table.to_csv(sm.output.table, index=False)
     summary.to_csv(sm.output.summary, index=False)
     question_entropy_figure(table, summary, p.spec["bin_width"], sm.output.figure)

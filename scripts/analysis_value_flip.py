@@ -3,7 +3,7 @@ import pandas as pd
 
 from dvmap.analyses.model_figures import value_flip_figure
 from dvmap.analyses.model_stats import change_rates
-from dvmap.analyses.robustness import pair_predictions, reference_note
+from dvmap.analyses.robustness import pair_count_interval, pair_predictions, reference_note
 from dvmap.evaluate.metrics import parse_predictions
 from dvmap.files import logged
 
@@ -24,6 +24,10 @@ with logged(sm.log[0]) as log:
             pairs = [pair_predictions(o, parse_predictions(pd.read_parquet(f), dataset), dataset)
                      for o, f in zip(parsed_original[name], files)]
             rates = change_rates(pairs, sm.params.resamples, sm.params.seed)
+            # the number of pairs is itself a draw (the benchmark's profiles): its interval, overall row only
+            low, high = pair_count_interval(samples, dataset)
+            rates["n_pairs_draw_low"] = [round(low, 1), *[float("nan")] * (len(rates) - 1)]
+            rates["n_pairs_draw_high"] = [round(high, 1), *[float("nan")] * (len(rates) - 1)]
             per_question = change_rates(pairs, sm.params.resamples, sm.params.seed, by="q_id")
             for column, value in (("perturbation", perturbation), ("kind", kind), ("model", name)):
                 per_question.insert(0, column, value)

@@ -1,7 +1,7 @@
 """Snakemake adapter: the paper's claims judged on this run's outputs (results/claims.csv, .md)."""
 from pathlib import Path
 
-from dvmap.claims import claims_markdown, judge_claims, read_output, verdict_counts
+from dvmap.claims import claims_markdown, judge_claims, read_output, summary_line
 from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
@@ -13,7 +13,8 @@ with logged(sm.log[0]) as log:
             raise KeyError(f"{path} is not an input of the claims rule")
         return read_output(path)
 
-    table = judge_claims(sm.params.claims, read, sm.params.stand_ins, sm.params.not_run)
+    table = judge_claims(sm.params.claims, read, sm.params.stand_ins, sm.params.not_run, sm.params.evidence,
+                         sm.params.paper_models)
     table.to_csv(sm.output.table, index=False)
     Path(sm.output.markdown).write_text(claims_markdown(table), encoding="utf-8")
-    log.info("claims: %s", ", ".join(f"{n} {v}" for v, n in verdict_counts(table).items()))
+    log.info("claims: %s", summary_line(table))

@@ -46,8 +46,22 @@ def test_question_entropy_by_hand(unit, q1, q2, n_above):
     assert r["above_threshold"].tolist() == [False, True, False, False]  # 1 bit does not exceed 1.0
     s = summary.iloc[0]
     assert (s["n_questions"], s["n_above"], s["n_respondents"]) == (3, n_above, 4)
-    assert s["share_above_threshold"] == pytest.approx(1 / 3) and s["unit"] == unit and s["threshold"] == 1.0
+    assert s["share_above_threshold"] == pytest.approx(1 / 3) and s["unit"] == unit
+    # the threshold is the paper's 1.0 nats in either unit; `threshold` is it in the reported unit
+    assert (s["threshold_stated"], s["threshold_unit"]) == (1.0, "nats")
+    assert s["threshold"] == pytest.approx(1.0 if unit == "nats" else 1 / math.log(2))
     assert 0.0 <= s["share_above_threshold_ci_low"] <= s["share_above_threshold_ci_high"] <= 1.0
+
+
+def test_question_entropy_threshold_is_in_its_own_unit_whatever_the_reported_unit():
+    """1.2 bits is 0.83 nats: above a threshold of 1.0 bits, not above the paper's 1.0 nats."""
+    codes = pd.DataFrame({"B_COUNTRY": 840.0, "W_WEIGHT": 1.0, "Q1": np.repeat([1.0, 2.0, 3.0], [60, 25, 15])})
+    h_bits = float(question_entropy(codes, [USA], 1.0, 2, False, 0, 50, "bits", "bits")[0]["entropy"].iloc[0])
+    assert 1.0 < h_bits < 1 / math.log(2)
+    for threshold_unit, above in (("bits", True), ("nats", False)):
+        rows, summary = question_entropy(codes, [USA], 1.0, 2, False, 0, 50, "bits", threshold_unit)
+        assert rows["above_threshold"].tolist() == [above]
+        assert summary.iloc[0]["threshold_unit"] == threshold_unit
 
 
 def test_question_entropy_weighted_and_min_respondents():

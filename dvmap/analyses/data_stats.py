@@ -196,12 +196,12 @@ def _cluster_summary(pairs: pd.DataFrame, seed: int, n_resamples: int) -> dict:
 QUESTION_ENTROPY_COLUMNS = ["country", "q_id", "n", "k_observed", "entropy", "unit", "above_threshold", "counted"]
 QUESTION_SUMMARY_COLUMNS = ["country", "n_respondents", "n_questions", "n_above", "share_above_threshold",
                             "share_above_threshold_ci_low", "share_above_threshold_ci_high", "threshold", "unit",
-                            "min_respondents", "n_questions_in_file", "weighted"]
+                            "threshold_stated", "threshold_unit", "min_respondents", "n_questions_in_file", "weighted"]
 
 
 def question_entropy(codes: pd.DataFrame, countries: Sequence[Mapping], threshold: float, min_respondents: int,
-                     use_weight: bool, seed: int, n_resamples: int, unit: str = "nats"
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     use_weight: bool, seed: int, n_resamples: int, unit: str = "nats",
+                     threshold_unit: str = "nats") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The paper's Figure 1b: the Shannon entropy of the answers to every value question of the survey
     file among one country's respondents, and the share of questions whose entropy exceeds `threshold`.
 
@@ -209,8 +209,11 @@ def question_entropy(codes: pd.DataFrame, countries: Sequence[Mapping], threshol
     wvs_io.read_value_questions gives. A question's distribution is over the answer codes given in
     that country (K = codes observed). Questions answered by fewer than `min_respondents` (e.g. not
     asked there) are listed but not counted in the share. The share's CI resamples the country's
-    respondents (all questions from the same draw) and recomputes every entropy.
+    respondents (all questions from the same draw) and recomputes every entropy. The threshold is in
+    `threshold_unit` (the paper's 1.0 is in nats) and is converted to `unit`, in which the entropies
+    are reported; the summary's `threshold` is the converted one (what the figure marks).
     Returns (per (country, question) rows, per-country summary)."""
+    stated, threshold = threshold, float(convert_entropy(threshold, threshold_unit, unit))
     questions = [c for c in codes.columns if c not in ("B_COUNTRY", "W_WEIGHT")]
     rows, summary = [], []
     for c_i, country in enumerate(countries):
@@ -250,7 +253,8 @@ def question_entropy(codes: pd.DataFrame, countries: Sequence[Mapping], threshol
         summary.append({"country": country["iso3"], "n_respondents": n_resp, "n_questions": n_counted,
                         "n_above": n_above, "share_above_threshold": n_above / n_counted if n_counted else np.nan,
                         "share_above_threshold_ci_low": float(low), "share_above_threshold_ci_high": float(high),
-                        "threshold": threshold, "unit": unit, "min_respondents": min_respondents,
+                        "threshold": threshold, "unit": unit, "threshold_stated": stated,
+                        "threshold_unit": threshold_unit, "min_respondents": min_respondents,
                         "n_questions_in_file": len(questions), "weighted": use_weight})
     return (pd.DataFrame(rows, columns=QUESTION_ENTROPY_COLUMNS),
             pd.DataFrame(summary, columns=QUESTION_SUMMARY_COLUMNS))

@@ -30,6 +30,7 @@ import pandas as pd
 
 from dvmap.data.archetypes import profile_ids
 from dvmap.errors import SpecError
+from dvmap.stats import count_draw_interval
 
 ROBUSTNESS_DATASETS = ("income_flip", "option_order", "repeat")
 SUFFIX = {"income_flip": "~flip", "option_order": "~perm", "repeat": "~repeat"}
@@ -90,6 +91,13 @@ def income_flip_dataset(samples: pd.DataFrame, attribute: str, pairs: Sequence[S
     out[attribute] = out[attribute].map(partner)
     out["profile_id"] = profile_ids(out, attribute_names).to_numpy()
     return out
+
+
+def pair_count_interval(samples: pd.DataFrame, dataset: pd.DataFrame) -> tuple[float, float]:
+    """The 95% interval of the number of pairs over redraws of the benchmark's profiles: each profile
+    of `samples` contributes its samples that `dataset` derives a pair from (0 for most)."""
+    paired = samples["sample_id"].isin(set(dataset["original_sample_id"]))
+    return count_draw_interval(paired.groupby(samples["profile_id"], sort=False).sum().to_numpy())
 
 
 def selected_for_option_order(samples: pd.DataFrame, spec: Mapping, attribute_names: Sequence[str]) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dvmap.errors import LeakageError
+from dvmap.stats import count_draw_interval
 
 ENTROPY_BIN_EDGES = [0.0, 1e-12, 0.5, 1.0, 1.5, 2.0, 2.5, np.inf]
 
@@ -77,9 +78,25 @@ def assert_no_identical_answers(report: Mapping) -> None:
         raise LeakageError(f"identical answers (a WVS variable read twice?): {named}")
 
 
+def _shares(respondents: pd.DataFrame, archetypes: pd.DataFrame) -> dict:
+    """The share of respondents sharing their profile and the share of answers the filter removes."""
+    sizes = respondents.groupby("profile_id").size()
+    kept = archetypes["kept"].to_numpy()
+    n_answers = int(archetypes["n_respondents"].sum())
+    kept_answers = int(archetypes.loc[kept, "n_respondents"].sum())
+    return {"respondents": int(len(respondents)),
+            "respondents_sharing_a_profile": round(float((respondents["profile_id"].map(sizes) > 1).mean()), 6)
+            if len(respondents) else 0.0,
+            "answers": n_answers, "answers_in_kept_pairs": kept_answers,
+            "answers_removed_share": round(1 - kept_answers / n_answers, 6) if n_answers else 0.0}
+
+
 def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attribute_names: Sequence[str],
-                     filter_spec: Mapping) -> dict:
-    """Entropy distribution and demographic coverage before vs after the archetype filter."""
+                     filter_spec: Mapping, corpus_countries: Sequence[str] | None = None,
+                     corpus_questions: Sequence[str] | None = None) -> dict:
+    """Entropy distribution and demographic coverage before vs after the archetype filter. With the
+    corpus's countries (iso3) and questions, `corpus` repeats the shares over those only: the paper
+    states them of the corpus's samples (its 10 countries and 16 questions), not of the whole file."""
     sizes = respondents.groupby("profile_id").size()
     shared = respondents["profile_id"].map(sizes) > 1
     h = archetypes["entropy"].to_numpy()
@@ -120,7 +137,16 @@ def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attrib
             "before": int(archetypes["profile_id"].nunique()),
             "after": int(archetypes.loc[kept, "profile_id"].nunique())},
         "coverage": coverage,
+        **({"corpus": _corpus_shares(respondents, archetypes, corpus_countries, corpus_questions)}
+           if corpus_countries is not None and corpus_questions is not None else {}),
     }
+
+
+def _corpus_shares(respondents: pd.DataFrame, archetypes: pd.DataFrame, countries: Sequence[str],
+                   questions: Sequence[str]) -> dict:
+    mine = respondents[respondents["country"].isin(list(countries))]
+    pairs = archetypes[archetypes["country"].isin(list(countries)) & archetypes["q_id"].isin(list(questions))]
+    return {"countries": sorted(countries), "questions": list(questions), **_shares(mine, pairs)}
 
 
 def missing_attributes_report(records: Sequence[Mapping]) -> dict:
@@ -145,14 +171,26 @@ def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Map
     out: dict = {"datasets": {}, "sampling_shortfalls": list(shortfalls)}
     if missing:
         out["missing_attribute_codes"] = missing_attributes_report(missing)
+    variances = {}
     for name, d in datasets.items():
+        # the count's spread over redraws of the same number of profiles (stats.count_draw_interval)
+        low, high = count_draw_interval(d.groupby("profile_id", sort=False).size().to_numpy())
+        variances[name] = ((high - low) / 2) ** 2
         out["datasets"][name] = {
             "samples": int(len(d)),
+            "samples_draw_low": round(low, 1),
+            "samples_draw_high": round(high, 1),
             "profiles": int(d["profile_id"].nunique()),
+            "countries": int(d["country"].nunique()),
+            "questions": int(d["q_id"].nunique()),
             "per_country": {k: int(v) for k, v in d.groupby("country", sort=False).size().items()},
             "per_question": {k: int(v) for k, v in d.groupby("q_id", sort=False).size().items()},
         }
-    out["benchmark_samples"] = sum(out["datasets"][b]["samples"] for b in ("cross_demographic", "cross_country", "cross_value")
-                                   if b in out["datasets"])
-    out["corpus_samples"] = sum(out["datasets"][s]["samples"] for s in ("train", "dev", "test") if s in out["datasets"])
+    for total, parts in (("benchmark_samples", ("cross_demographic", "cross_country", "cross_value")),
+                         ("corpus_samples", ("train", "dev", "test"))):
+        present = [p for p in parts if p in out["datasets"]]
+        value = sum(out["datasets"][p]["samples"] for p in present)
+        half = float(np.sqrt(sum(variances[p] for p in present)))  # independent draws: variances add
+        out[total] = value
+        out[f"{total}_draw_low"], out[f"{total}_draw_high"] = round(value - half, 1), round(value + half, 1)
     return out

@@ -1,6 +1,7 @@
 # Input functions and settings of the rules in rules/claims.smk (kept apart from the rules so that
 # `snakemake --lint` finds no functions mixed with rules).
 import os
+from pathlib import Path
 
 
 from dvmap.claims import claim_outputs
@@ -93,6 +94,17 @@ def get_claims_not_run(wildcards=None):
     targets, names = run_targets()
     reasons = {c["id"]: claim_not_run(c, targets, names) for c in CLAIMS["claims"]}
     return {i: why for i, why in reasons.items() if why is not None}
+
+
+def claims_evidence():
+    """What this run's claims are judged on: the survey (a WVS-7 file, the synthetic demo survey or the
+    released corpus) and whether it is the paper's data. The synthetic survey's sizes and shares are
+    set by specs/synthetic.yaml, so a verdict on it speaks for the kit, never for or against the paper."""
+    if config["data_source"] == "release":
+        return {"survey": f"the released DVMap corpus ({Path(config['release_dir']).name})", "paper_data": True}
+    if config["survey_file"] is None:
+        return {"survey": f"the synthetic demo survey ({config['specs']['synthetic']})", "paper_data": False}
+    return {"survey": f"the WVS-7 file {Path(config['survey_file']).name}", "paper_data": True}
 
 
 def get_claims_inputs(wildcards):
