@@ -19,13 +19,12 @@ from dvmap.claims import (
     OUTPUTS,
     VERDICTS,
     NotRun,
-    SelectionError,
     Value,
     claim_outputs,
     claim_selectors,
-    evidence_counts,
     claims_markdown,
     difference,
+    evidence_counts,
     headline,
     judge,
     judge_claims,
@@ -34,7 +33,6 @@ from dvmap.claims import (
     paper_cells,
     read_output,
     select,
-    verdict_counts,
 )
 from dvmap.errors import DVMapError, SpecError
 from dvmap.specs import ROOT, load_all, read_yaml
