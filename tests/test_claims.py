@@ -416,7 +416,8 @@ def claims_inputs(proc) -> set[str]:
 def test_default_run_judges_its_own_outputs_and_trains_nothing_more(workflow):
     proc = snakemake(workflow, "-n")
     assert claims_inputs(proc) == {"results/audit/counts.json", "results/audit/filtering.json", "results/table2.csv",
-                                   "results/tables/cross_country_paired_tests.csv"}
+                                   "results/audit/leakage.json", *(f"results/tables/{d}_paired_tests.csv" for d in (
+                                       "cross_demographic", "cross_country", "cross_value"))}
     config = yaml.safe_load((ROOT / "specs/config.yaml").read_text())
     seeds = read_yaml(ROOT / config["specs"]["experiments"])["seeds"]
     trained = {block.split("output: ")[1].split("\n")[0] for block in proc.stdout.split("rule train_local:")[1:]}

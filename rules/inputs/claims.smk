@@ -70,11 +70,11 @@ def runs_lacking(output):
 
 def claim_not_run(claim, targets, names):
     """Why the run cannot judge a claim (None: it can), decided before any job."""
+    if claim.get("pending"):
+        return f"pending: {claim['pending']}"
     for output in claim_outputs(claim):
         if needs_respondents(output):
             return f"{output} needs the survey's respondents, which the released corpus (data_source: release) lacks"
-        if not CLAIM_JOB_OUTPUTS[output]:
-            return f"pending: {claim['pending']}"
     missing = [d for d in claim.get("needs", {}).get("datasets", []) if d not in AVAILABLE_DATASETS]
     if missing:
         return f"the released corpus (release_dir) lacks the {', '.join(missing)} split(s)"
