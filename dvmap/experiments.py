@@ -15,6 +15,15 @@ from dataclasses import dataclass, field
 from dvmap.errors import SpecError
 
 MAIN = "main"
+# A table row is identified by what it is, never by a bare name a reference predictor can share:
+# a language-model row by its name in the spec (a table's rows are a mapping, so the names are
+# unique), a reference predictor's row by REFERENCE_ROW + its name, which no spec name can be
+# (schemas/experiments.schema.yaml: names are [a-z0-9_]). So Table 3's ablation row `majority`
+# (the majority-filter model) and the reference predictor `majority` are two rows, `majority` and
+# `reference:majority`, and a claim's `{row: majority}` selects the model.
+REFERENCE_ROW = "reference:"
+# results/{table}.csv that other rules build: an experiments table of that name would collide
+BUILT_ELSEWHERE = {"table2": "Table 2 (rules/evaluate.smk)", "table11": "Table 11 (rules/general_utility.smk)"}
 # what a variant may override, and whether the override changes training (vs evaluation only)
 VARIANT_KEYS = {"filter": True, "template": True, "reward": True}
 
@@ -71,11 +80,19 @@ def variant_template(experiments: Mapping, variant: str, default: str) -> str:
     return variant_spec(experiments, variant).get("template", default)
 
 
+def reference_row(predictor: str) -> str:
+    """The row key of a reference predictor in a result table (REFERENCE_ROW)."""
+    return f"{REFERENCE_ROW}{predictor}"
+
+
 def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Mapping, file) -> None:
     """Cross-field checks: every row names a known evaluated model and variant, each table has its
     baseline among its rows, no variant equals the main recipe, training variants only on trained
-    models. Raises SpecError naming the key path."""
+    models; no name collides (a table named like one that other rules build, a row's model named
+    like a reference predictor, two rows of a table that are the same model and variant). Raises
+    SpecError naming the key path."""
     variants, eval_models, models = experiments["variants"], models_spec["eval_models"], models_spec["models"]
+    predictors = set(models_spec["reference_predictors"])
     if MAIN in variants:
         raise SpecError(file, f"variants/{MAIN}", f"'{MAIN}' names the recipe of the models spec itself, not a variant")
     for name, v in variants.items():
@@ -85,6 +102,9 @@ def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Map
             raise SpecError(file, f"variants/{name}/template", f"unknown template '{v['template']}' "
                             f"(specs/prompts.yaml has {', '.join(templates)})")
     for table, t in experiments["tables"].items():
+        if table in BUILT_ELSEWHERE:
+            raise SpecError(file, f"tables/{table}", f"results/{table}.csv is {BUILT_ELSEWHERE[table]}, never built "
+                            "from the experiments spec: name the ablation table otherwise")
         if t["baseline"] not in t["rows"]:
             raise SpecError(file, f"tables/{table}/baseline", f"baseline '{t['baseline']}' is not a row of {table} "
                             f"(rows: {', '.join(t['rows'])})")
@@ -93,9 +113,17 @@ def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Map
             if row["model"] not in eval_models:
                 raise SpecError(file, f"{where}/model", f"unknown evaluated model '{row['model']}' "
                                 "(eval_models of the models spec)")
+            if row["model"] in predictors:
+                raise SpecError(file, f"{where}/model", f"evaluated model '{row['model']}' is named like a reference "
+                                "predictor (reference_predictors of the models spec): their rows would be confused")
             variant = row.get("variant", MAIN)
             if variant != MAIN and variant not in variants:
                 raise SpecError(file, f"{where}/variant", f"unknown variant '{variant}' (variants: {', '.join(variants)})")
+            same = [n for n, r in t["rows"].items() if n != row_name and (r["model"], r.get("variant", MAIN))
+                    == (row["model"], variant)]
+            if same and list(t["rows"]).index(same[0]) < list(t["rows"]).index(row_name):
+                raise SpecError(file, where, f"the same model and variant ('{row['model']}', '{variant}') as row "
+                                f"'{same[0]}' of {table}: one thing shown twice")
             spec = eval_models[row["model"]]
             trained = trained_model_of(spec)
             changes = variant_spec(experiments, variant)
@@ -117,6 +145,9 @@ def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Map
         for key in ("base", "dvmap"):
             if size[key] not in eval_models:
                 raise SpecError(file, f"scale/sizes/{i}/{key}", f"unknown evaluated model '{size[key]}'")
+            if size[key] in predictors:
+                raise SpecError(file, f"scale/sizes/{i}/{key}", f"evaluated model '{size[key]}' is named like a "
+                                "reference predictor (reference_predictors of the models spec)")
 
 
 def resolve_row(experiments: Mapping, models_spec: Mapping, name: str, row: Mapping,
@@ -193,13 +224,17 @@ def plan_experiments(experiments: Mapping, models_spec: Mapping, train_models: S
 
 
 def row_entries(rows: Sequence[Row], reference_predictors: Sequence[str] = ()) -> list[dict]:
-    """A table's rows as a script's params: name, kind, template, variant, overrides and the
-    predictions folders (one per seed); reference predictors last."""
-    entries = [{"name": r.name, "model": r.eval_model, "kind": r.kind, "template": r.template, "variant": r.variant,
-                "overrides": dict(r.overrides), "files": list(r.predictions), "seeds": [run.seed for run in r.runs]}
-               for r in rows]
-    entries += [{"name": p, "model": p, "kind": "reference predictor", "template": "reference", "variant": MAIN,
-                 "overrides": {}, "files": [p], "seeds": []} for p in reference_predictors]
+    """A table's rows as a script's params: the row's key (`row`: what identifies it in its table,
+    see REFERENCE_ROW), name, evaluated model, kind, template, variant, overrides and the predictions
+    folders (one per seed); reference predictors last. Raises ValueError when two rows share a key."""
+    entries = [{"row": r.name, "name": r.name, "model": r.eval_model, "kind": r.kind, "template": r.template,
+                "variant": r.variant, "overrides": dict(r.overrides), "files": list(r.predictions),
+                "seeds": [run.seed for run in r.runs]} for r in rows]
+    entries += [{"row": reference_row(p), "name": p, "model": p, "kind": "reference predictor", "template": "reference",
+                 "variant": MAIN, "overrides": {}, "files": [p], "seeds": []} for p in reference_predictors]
+    keys = [e["row"] for e in entries]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"rows share a key: {sorted({k for k in keys if keys.count(k) > 1})}")
     return entries
 
 

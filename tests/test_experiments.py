@@ -242,19 +242,22 @@ def test_paired_over_seeds_pairs_seeds_and_broadcasts_an_untrained_model():
 
 def test_experiment_table_columns_and_paper_numbers():
     spec = {"datasets": ["cross_demographic"], "baseline": "binary"}
-    rows = [{"name": "binary", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot",
+    rows = [{"row": "binary", "name": "binary", "model": "tiny-dvmap", "kind": "language model",
+             "template": "structured_cot",
              "variant": MAIN, "overrides": {}, "files": ["m__s0", "m__s1"], "seeds": [0, 1]},
-            {"name": "likert", "model": "tiny-dvmap", "kind": "language model", "template": "structured_cot",
+            {"row": "likert", "name": "likert", "model": "tiny-dvmap", "kind": "language model",
+             "template": "structured_cot",
              "variant": "likert_reward",
              "overrides": {"reward": {"variant": "likert"}}, "files": ["m__l__s0", "m__l__s1"], "seeds": [0, 1]},
-            {"name": "majority", "model": "majority", "kind": "reference predictor", "template": "reference", "variant": MAIN,
+            {"row": "reference:majority", "name": "majority", "model": "majority", "kind": "reference predictor",
+             "template": "reference", "variant": MAIN,
              "overrides": {}, "files": ["majority"], "seeds": []}]
     good, bad = parsed_frame([True] * 6 + [False] * 4), parsed_frame([True] * 4 + [False] * 6)
     parsed = {("cross_demographic", "binary"): [good, good], ("cross_demographic", "likert"): [bad, bad],
-              ("cross_demographic", "majority"): [bad]}
+              ("cross_demographic", "reference:majority"): [bad]}
     scores = {("cross_demographic", "binary"): aggregate_scores([fake_score(0.6), fake_score(0.6)]),
               ("cross_demographic", "likert"): aggregate_scores([fake_score(0.4), fake_score(0.4)]),
-              ("cross_demographic", "majority"): aggregate_scores([fake_score(0.4)])}
+              ("cross_demographic", "reference:majority"): aggregate_scores([fake_score(0.4)])}
     paper = {"likert": {"acc_diff": -0.016, "wd": 0.155}}
     table = experiment_table("table5", spec, rows, scores, parsed, paper).set_index("row")
     assert table.loc["likert", "acc_diff_vs_baseline"] == pytest.approx(-0.2)
@@ -264,8 +267,8 @@ def test_experiment_table_columns_and_paper_numbers():
     assert table.loc["binary", "is_baseline"] and np.isnan(table.loc["binary", "acc_diff_vs_baseline"])
     assert {"acc", "acc_ci_low", "acc_ci_high", "lc", "lc_parsed", "wd", "jsd", "n", "n_seeds", "parse_failure_rate",
             "mcnemar_p_max"} <= set(table.columns)
-    assert table.loc["majority", "kind"] == "reference predictor"
-    assert table.loc["likert", "model"] == "tiny-dvmap" and table.loc["majority", "model"] == "majority"
+    assert table.loc["reference:majority", "kind"] == "reference predictor"
+    assert table.loc["likert", "model"] == "tiny-dvmap" and table.loc["reference:majority", "model"] == "majority"
 
 
 def _rules_of(proc) -> dict[str, int]:

@@ -51,16 +51,21 @@ def score_row(model: str, kind: str, score: Mapping) -> dict:
     return row
 
 
-def seeds_table(rows: Sequence[Mapping], scores: Mapping[str, Sequence[Mapping]], dataset: str) -> pd.DataFrame:
-    """Per-seed values behind each row (rows: entries with name, kind, files, seeds)."""
+def seeds_table(rows: Sequence[Mapping], scores: Mapping[str, Sequence[Mapping]], dataset: str,
+                key: str = "name") -> pd.DataFrame:
+    """Per-seed values behind each row (rows: entries with name, kind, files, seeds; scores keyed by
+    each row's `key`). Keyed by "row" (the ablation tables), the frame has the row's key and its
+    evaluated model; by "name" (the main tables), the row's name as `model`."""
     out = []
     for row in rows:
         seeds = row["seeds"] or [None] * len(row["files"])
-        for seed, folder, score in zip(seeds, row["files"], scores[row["name"]]):
-            out.append({"dataset": dataset, "model": row["name"], "kind": row["kind"], "seed": seed,
+        ident = {"row": row["row"], "model": row["model"]} if key == "row" else {"model": row["name"]}
+        for seed, folder, score in zip(seeds, row["files"], scores[row[key]]):
+            out.append({"dataset": dataset, **ident, "kind": row["kind"], "seed": seed,
                         "predictions": folder, "n": score["n"],
                         **{m: round(score[m], 4) for m in [*METRIC_COLUMNS, "parse_failure_rate"]}})
-    return pd.DataFrame(out, columns=["dataset", "model", "kind", "seed", "predictions", "n", *METRIC_COLUMNS,
+    ident_columns = ["row", "model"] if key == "row" else ["model"]
+    return pd.DataFrame(out, columns=["dataset", *ident_columns, "kind", "seed", "predictions", "n", *METRIC_COLUMNS,
                                       "parse_failure_rate"])
 
 
@@ -129,30 +134,31 @@ def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores:
                      seed: int = 0) -> pd.DataFrame:
     """An ablation table: per dataset and row, the metrics (mean over seeds), what the row
     overrides, the paired test against the baseline row and the paper's number for the cell.
-    scores/parsed are keyed by (dataset, row name)."""
+    rows are dvmap.experiments.row_entries; scores/parsed are keyed by (dataset, the row's key), so
+    a reference predictor (key `reference:<name>`) is never filed under a spec row of its name."""
     out = []
     for dataset in spec["datasets"]:
         base = spec["baseline"]
         for row in rows:
-            name = row["name"]
-            entry = score_row(name, row["kind"], scores[(dataset, name)])
-            overrides = {"template": row["template"], **row["overrides"]} if row["kind"] == "language model" else {}
+            key, language_model = row["row"], row["kind"] == "language model"
+            entry = score_row(row["model"], row["kind"], scores[(dataset, key)])
+            overrides = {"template": row["template"], **row["overrides"]} if language_model else {}
             entry.pop("model")
-            line = {"table": table, "dataset": dataset, "row": name, "model": row.get("model", name),
+            line = {"table": table, "dataset": dataset, "row": key, "model": row["model"],
                     "variant": row["variant"], "overrides": json.dumps(overrides, sort_keys=True),
-                    "is_baseline": name == base, **entry}
-            if name != base:
-                t = paired_over_seeds(parsed[(dataset, name)], parsed[(dataset, base)], seed)
+                    "is_baseline": key == base, **entry}
+            if key != base:
+                t = paired_over_seeds(parsed[(dataset, key)], parsed[(dataset, base)], seed)
                 line.update({"acc_diff_vs_baseline": t["acc_diff"], "acc_diff_ci_low": t["acc_diff_ci"][0],
                              "acc_diff_ci_high": t["acc_diff_ci"][1], "mcnemar_p_max": t["mcnemar_p_max"],
                              "wd_diff_vs_baseline": entry["wd"] - scores[(dataset, base)]["wd"]})
-            numbers = paper.get(name, {})
+            numbers = paper.get(key, {}) if language_model else {}  # the paper's cells are spec rows
             if numbers and numbers.get("dataset", spec["datasets"][0]) == dataset:
                 line.update({f"paper_{k}": numbers[k] for k in PAPER_KEYS if k in numbers})
                 line["paper_vs"] = numbers.get("vs", base) if any(k.endswith("_diff") for k in numbers) else None
                 line["paper_note"] = numbers.get("note")
                 if line["paper_vs"] not in (None, base):  # the kit's difference against the paper's reference row
-                    t = paired_over_seeds(parsed[(dataset, name)], parsed[(dataset, line["paper_vs"])], seed)
+                    t = paired_over_seeds(parsed[(dataset, key)], parsed[(dataset, line["paper_vs"])], seed)
                     line["acc_diff_vs_paper_vs"] = t["acc_diff"]
             out.append(line)
     frame = pd.DataFrame(out)
