@@ -192,3 +192,72 @@ def test_a_huge_answer_is_bounded_before_parsing():
     assert rec["status"] == "parse_error" and len(rec["response"]) == MAX_RESPONSE_CHARS
     assert f"over the bound of {MAX_RESPONSE_CHARS}" in rec["error"]
     assert record(req, "<answer>Yes</answer>")["status"] == "ok"
+
+
+# ---- post-conditions on what a job claims to have made -------------------------------------------------------------
+def test_training_without_dev_rows_fails_before_training():
+    """Found: `splits: {dev: 0.0}` trained, found no dev rows, kept the step-0 weights (selected_dev_accuracy
+    NaN) and ended 0 with the base model under the DVMap name."""
+    import pandas as pd
+
+    from dvmap.train.local import check_selection, grpo_train
+
+    with pytest.raises(DVMapError, match=r"the dev split has 0 samples \(train has 3\)"):
+        grpo_train("unused", pd.DataFrame({"a": [1, 2, 3]}), pd.DataFrame(), {"grpo": {}}, "out", "ckpt")
+    nan = {"accuracy": float("nan"), "valid": float("nan")}
+    with pytest.raises(DVMapError, match="never evaluated on dev after step 0"):
+        check_selection([{"step": 0, "dev": nan}], 0.5, 40)
+    with pytest.raises(DVMapError, match=r"selected step 0 with dev accuracy nan"):
+        check_selection([{"step": 0, "dev": nan}, {"step": 20, "dev": nan}], 0.5, 40)
+    good = [{"step": 0, "dev": {"accuracy": 0.2, "valid": 1.0}}, {"step": 20, "dev": {"accuracy": 0.4, "valid": 1.0}}]
+    assert check_selection(good, 0.5, 40) == (20, 0.4)
+
+
+def pools_case(**change):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_splits_audit import COUNTRIES, QUESTIONS, SPEC, make_archetypes
+
+    spec = {**SPEC, **change}
+    return make_archetypes(), COUNTRIES, QUESTIONS, spec
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"cross_demographic": {"profiles_per_country": 0}}, r"USA: the splits spec asks 0 profiles per country for "
+                                                         r"cross_demographic"),
+    ({"corpus": {"profiles_per_country": 20, "ratios": {"train": 0.8, "dev": 0.0, "test": 0.2}}},
+     r"corpus ratio of dev is 0"),
+])
+def test_empty_pools_are_named_with_their_numbers(change, message):
+    """Found: profiles_per_country: 0 gave warnings, then `max() arg is an empty sequence` in tables.py."""
+    from dvmap.data import splits
+
+    (arche, profiles), countries, questions, spec = pools_case(**change)
+    with pytest.raises(DVMapError, match=message):
+        splits.build_datasets(arche, profiles, countries, questions, ["Country", "Gender"], spec)
+
+
+def test_a_country_left_with_no_profile_and_an_empty_dataset_are_named():
+    """Found: min_profile_size 100000 kept nothing: warnings, then a traceback in tables.py."""
+    from dvmap.data import splits
+
+    (arche, profiles), countries, questions, spec = pools_case()
+    arche = arche.assign(kept=False)
+    with pytest.raises(DVMapError, match=r"USA: the country is left with 0 profiles: none of its 60 profiles has a kept "
+                                         r"training question .* 0 of 540 rows are"):
+        splits.build_datasets(arche, profiles, countries, questions, ["Country", "Gender"], spec)
+    import pandas as pd
+
+    pools = pd.DataFrame({"profile_id": ["pUSA000", "pDEU001"], "dataset": ["cross_value", "cross_value"]})
+    with pytest.raises(DVMapError, match=r"cross_value: 0 samples: 2 profiles were drawn for it \(\{'DEU': 1, 'USA': 1\}"):
+        splits.check_not_empty({"cross_value": pd.DataFrame()}, pools, arche)
+
+
+def test_a_table_from_zero_samples_fails_naming_the_score():
+    """Found: a benchmark with 0 rows ended in `max() arg is an empty sequence` in tables.py."""
+    from dvmap.evaluate.tables import aggregate_scores
+
+    with pytest.raises(DVMapError, match=r"scores of tiny-base on cross_value \(structured_cot\): n = 0 samples"):
+        aggregate_scores([{"model": "tiny-base", "dataset": "cross_value", "template": "structured_cot", "n": 0}])
