@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dvmap.errors import DVMapError
 from dvmap.evaluate import metrics
 from dvmap.plotting import pyplot
 from dvmap.stats import combined_ci
@@ -28,6 +29,14 @@ def aggregate_scores(scores: Sequence[Mapping]) -> dict:
     """One row's score from its per-seed scores (a single score passes through): metric means with
     combined CIs, the standard deviation across seeds, the worst parse-failure rate."""
     k = len(scores)
+    if not k:
+        raise DVMapError("a table row with no score (0 seeds)")
+    empty = [s for s in scores if not s.get("n")]
+    if empty:
+        s = empty[0]
+        raise DVMapError(f"scores of {s.get('model', '?')} on {s.get('dataset', '?')} ({s.get('template', '?')}): "
+                         f"n = {s.get('n')} samples: a table built from 0 samples would be empty or NaN (the "
+                         f"dataset has no sample; see the data stage's logs)")
     out = {"n": scores[0]["n"], "n_seeds": k}
     for m in METRIC_COLUMNS:
         values = [s[m] for s in scores]
