@@ -17,7 +17,6 @@ from dvmap.experiments import MAIN, plan_experiments, row_entries, row_files
 from dvmap.gate import check_config
 from dvmap.specs import load_config
 
-
 try:
     # load_config names a wrong key (file and key path); snakemake's validate then fills in the
     # schema's defaults for keys a --configfile left out.
