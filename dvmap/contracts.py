@@ -188,11 +188,11 @@ def release_schema(attribute_names: Sequence[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=False)
 
 
-def check_release(release: pd.DataFrame, profile_ids: pd.Series, file: str) -> None:
+def check_release(release: pd.DataFrame, profile_ids: pd.Series, attribute_names: Sequence[str], file: str) -> None:
     """A released split's contract: the schema, and one answer per (profile, question). Rows that
     repeat a profile's question with the same answer are the release's repeats (numbered sample ids);
     two different answers to one profile's question are an error naming the rows."""
-    check(release.reset_index(drop=True), release_schema([c for c in release.columns if c not in NON_ATTRIBUTE]), file)
+    check(release.reset_index(drop=True), release_schema(attribute_names), file)
     key = profile_ids.astype(str).to_numpy() + "-" + release["Q_id"].astype(str).to_numpy()
     frame = pd.DataFrame({"key": key, "answer": release["answer"].astype(str).to_numpy()})
     answers = frame.groupby("key")["answer"].nunique()
@@ -204,10 +204,6 @@ def check_release(release: pd.DataFrame, profile_ids: pd.Series, file: str) -> N
         raise ContractError(file, "answer", f"{len(conflicting)} (profile, question) pairs have more than one "
                                             f"answer (one answer per profile and question); first: {first}: {shown}",
                             rows)
-
-
-NON_ATTRIBUTE = {"Q_id", "Country", "frequency", "Category", "Question", "Options", "answer", "prompt", "data_source",
-                 "__index_level_0__"}
 
 
 # ---- what a table reads ---------------------------------------------------------------------------------------------

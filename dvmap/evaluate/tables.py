@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dvmap.contracts import check_scores
 from dvmap.errors import DVMapError
 from dvmap.evaluate import metrics
 from dvmap.plotting import pyplot
@@ -31,12 +32,7 @@ def aggregate_scores(scores: Sequence[Mapping]) -> dict:
     k = len(scores)
     if not k:
         raise DVMapError("a table row with no score (0 seeds)")
-    empty = [s for s in scores if not s.get("n")]
-    if empty:
-        s = empty[0]
-        raise DVMapError(f"scores of {s.get('model', '?')} on {s.get('dataset', '?')} ({s.get('template', '?')}): "
-                         f"n = {s.get('n')} samples: a table built from 0 samples would be empty or NaN (the "
-                         f"dataset has no sample; see the data stage's logs)")
+    check_scores(scores, "a table row")  # what a table reads: n > 0, finite accuracy (dvmap/contracts.py)
     out = {"n": scores[0]["n"], "n_seeds": k}
     for m in METRIC_COLUMNS:
         values = [s[m] for s in scores]
