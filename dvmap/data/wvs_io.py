@@ -212,6 +212,20 @@ def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict
     return columns, value_labels
 
 
+def _label_codes(labels: Mapping) -> dict[int, str]:
+    """A variable's value labels by whole-number code; a label of another key (text, '1.5', which a
+    file may hold for a column read as text) labels no code."""
+    out = {}
+    for code, label in labels.items():
+        try:
+            number = float(code)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(number) and number.is_integer():
+            out[int(number)] = str(label)
+    return out
+
+
 def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame, dict]:
     """The needed columns of a survey file (renamed to their spec names) and the file's value labels."""
     path = Path(path)
@@ -221,7 +235,7 @@ def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame,
     optional = [c for c in (WEIGHT_VAR, INTERVIEW_VAR) if c.lower() in by_lower]
     wanted = {by_lower[c.lower()]: c for c in [*needed, *optional]}
     df = _read_columns(path, list(wanted), keep_text={by_lower.get(INTERVIEW_VAR.lower())})
-    labels = {wanted[k]: {int(c): str(v) for c, v in lab.items()} for k, lab in value_labels.items() if k in wanted}
+    labels = {wanted[k]: _label_codes(lab) for k, lab in value_labels.items() if k in wanted}
     df = df.rename(columns=wanted)
     check_survey(df, specs, str(path))  # the survey's data contract (dvmap/contracts.py), every format alike
     return df, labels
