@@ -107,6 +107,8 @@ def _shown(value) -> str:
 
 # ---- the survey file ---------------------------------------------------------------------------------------------
 COUNTRY_VAR, WEIGHT_VAR, INTERVIEW_VAR = "B_COUNTRY", "W_WEIGHT", "D_INTERVIEW"
+# WVS-7 design weights lie within (0, 10]; a weight this large overflows the weighted sums to inf.
+WEIGHT_MAX = 1e6
 
 
 def _plausible(attr: Mapping) -> Mapping | None:
@@ -124,7 +126,10 @@ def survey_schema(variables: Mapping) -> pa.DataFrameSchema:
         WEIGHT_VAR: pa.Column(checks=[_code_check("number", "weights that are not numbers"),
                                       _code_check("finite", "infinite weights (inf)"),
                                       pa.Check(lambda s: _numbers(s) >= 0,
-                                               error="missing or negative weights (weights must be >= 0)")],
+                                               error="missing or negative weights (weights must be >= 0)"),
+                                      pa.Check(lambda s: _numbers(s) <= WEIGHT_MAX,
+                                               error=f"implausible weights (over {WEIGHT_MAX:g}; WVS-7 weights lie "
+                                                     f"within (0, 10])")],
                               nullable=False, required=variables.get("filter", {}).get("use_weight", False)),
         INTERVIEW_VAR: pa.Column(checks=[pa.Check(_not_blank, error="blank interview ids"),
                                          pa.Check(_interview_ids_ok,

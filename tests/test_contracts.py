@@ -175,7 +175,7 @@ MUTATIONS = ["unread_column", "blank_id", "duplicate_id", "weight", "unmapped_co
 def survey_mutation(draw, kind, fmt):
     return {"kind": kind, "fmt": fmt,
             "row": draw(st.integers(0, 10_000)), "rows": draw(st.integers(1, 4)),
-            "weight": draw(st.sampled_from([math.inf, -math.inf, math.nan, -1.0, -1e-9])),
+            "weight": draw(st.sampled_from([math.inf, -math.inf, math.nan, -1.0, -1e-9, 1e308, 2e6])),
             "junk": draw(st.one_of(st.text(max_size=12), st.floats(allow_nan=True), st.just(""),
                                    st.integers(-10**12, 10**12))),
             "question": draw(st.integers(0, 15)), "code": draw(st.integers(9, 10**6))}
