@@ -87,8 +87,11 @@ def path_values(config: Mapping, specs: Mapping) -> dict[str, object]:
         values[f"{config['specs']['synthetic']}: calibration"] = specs["synthetic"].get("calibration")
     models = (specs.get("models") or {}).get("eval_models") or {}
     for name, spec in models.items():
+        where = f"{config['specs'].get('models', 'models')}: eval_models/{name}"
         if isinstance(spec, Mapping) and "endpoint" in spec:
-            values[f"{config['specs'].get('models', 'models')}: eval_models/{name}/endpoint"] = spec["endpoint"]
+            values[f"{where}/endpoint"] = spec["endpoint"]
+        if isinstance(spec, Mapping) and isinstance(spec.get("weights"), Mapping) and "hub" in spec["weights"]:
+            values[f"{where}/weights/hub"] = spec["weights"]["hub"]  # a model name or a local folder
     return values
 
 

@@ -36,6 +36,10 @@ def test_the_gate_names_an_endpoint_and_spec_paths(specs, config):
     specs["models"]["eval_models"]["gpt-4o"]["endpoint"] = "https://api.example.com/v1$(id)"
     with pytest.raises(GateError, match=r"eval_models/gpt-4o/endpoint: the path"):
         check_config(config, specs)
+    specs["models"]["eval_models"]["gpt-4o"]["endpoint"] = "https://api.example.com/v1"
+    specs["models"]["eval_models"]["gpt-4o"]["weights"] = {"hub": "/models/qwen'; rm -rf ~'"}
+    with pytest.raises(GateError, match=r"eval_models/gpt-4o/weights/hub: the path .* holds a quote"):
+        check_config(config, specs)
     with pytest.raises(GateError, match=r"specs/claims: the path"):
         check_config({**config, "specs": {**config["specs"], "claims": "specs/`id`.yaml"}}, specs)
 
