@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from dvmap.contracts import check_survey
+from dvmap.contracts import check, check_survey, survey_schema
 from dvmap.data import coding
 from dvmap.errors import SurveyFileError
 from dvmap.specs import country_codes
@@ -381,6 +381,9 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
     df = _read_columns(path, wanted)
     df = df.rename(columns={c: c.upper() for c in df.columns})
     df = df[df[COUNTRY_VAR].isin([float(c) for c in country_codes])].reset_index(drop=True)
+    # the survey contract's column rules (codes numeric and finite, weights finite and >= 0) on these rows
+    check(df, survey_schema({"attributes": {"attributes": []}, "questions": {"questions": [
+        {"wvs_var": c} for c in df.columns if c not in (COUNTRY_VAR, WEIGHT_VAR)]}, "filter": {}}), str(path))
     if WEIGHT_VAR not in df:
         df[WEIGHT_VAR] = 1.0
     q = [c.upper() for c in questions]
