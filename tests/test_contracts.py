@@ -33,10 +33,10 @@ def survey(_specs, calibration):
     return synthetic.synthetic_frame(small, "demo", calibration)
 
 
-def write(frame, value_labels, column_labels, path):
-    """The frame as a survey file of path's format."""
+def write(frame, value_labels, column_labels, path, encoding="utf-8"):
+    """The frame as a survey file of path's format (a .csv in `encoding`)."""
     if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False, encoding=encoding)
     elif path.suffix == ".sav":
         synthetic.write_sav(frame, value_labels, column_labels, path)
     else:
@@ -168,7 +168,9 @@ def test_predictions_and_scores_contracts():
 
 # ---- generated hostile survey files ------------------------------------------------------------------------------
 MUTATIONS = ["unread_column", "blank_id", "duplicate_id", "weight", "unmapped_code", "text_code", "birth_year",
-             "nobody_answers", "negative_fraction"]
+             "nobody_answers", "negative_fraction", "encoding"]
+# latin-1 text in a column the kit does not read is never decoded: the same result
+ENCODINGS = {"utf-8-sig": None, "latin-1": None, "utf-16": "cannot be read as .csv"}
 
 
 @st.composite
@@ -178,7 +180,8 @@ def survey_mutation(draw, kind, fmt):
             "weight": draw(st.sampled_from([math.inf, -math.inf, math.nan, -1.0, -1e-9, 1e308, 2e6])),
             "junk": draw(st.one_of(st.text(max_size=12), st.floats(allow_nan=True), st.just(""),
                                    st.integers(-10**12, 10**12))),
-            "question": draw(st.integers(0, 15)), "code": draw(st.integers(9, 10**6))}
+            "question": draw(st.integers(0, 15)), "code": draw(st.integers(9, 10**6)),
+            "encoding": draw(st.sampled_from(sorted(ENCODINGS)))}
 
 
 def mutate(frame, specs, m):
@@ -223,6 +226,9 @@ def mutate(frame, specs, m):
     if kind == "nobody_answers":
         frame[q["wvs_var"]] = np.nan
         return frame, q["wvs_var"]
+    if kind == "encoding":  # the same values in another text encoding, with a non-ASCII text column
+        frame["version"] = "7-0-0 synthétique"
+        return frame, None if m["fmt"] != ".csv" else ENCODINGS[m["encoding"]]
     if kind == "negative_fraction":  # not a whole code, in a labelled attribute
         frame.loc[at, "Q260"] = 1.5
         return frame, "Q260"
@@ -235,13 +241,19 @@ FIXED = [  # cases that once failed (issue 23), run on every format
     {"kind": "birth_year", "row": 0, "rows": 4, "code": 30},      # every respondent "Older Adulthood"
     {"kind": "nobody_answers", "question": 5},           # a question silently left out of the corpus
 ]
-DEFAULTS = {"row": 0, "rows": 1, "weight": 0.0, "junk": "", "question": 0, "code": 9}
+DEFAULTS = {"row": 0, "rows": 1, "weight": 0.0, "junk": "", "question": 0, "code": 9, "encoding": "utf-8"}
 
 
 @pytest.mark.parametrize("fmt", [".csv", ".sav", ".dta"])
 @pytest.mark.parametrize("fixed", FIXED, ids=[f["kind"] for f in FIXED])
 def test_survey_cases_that_once_failed(survey, _specs, reference, tmp_path_factory, fmt, fixed):
     check_mutation(survey, _specs, reference, tmp_path_factory, {**DEFAULTS, **fixed, "fmt": fmt})
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_a_csv_in_another_encoding(survey, _specs, reference, tmp_path_factory, encoding):
+    check_mutation(survey, _specs, reference, tmp_path_factory,
+                   {**DEFAULTS, "kind": "encoding", "fmt": ".csv", "encoding": encoding})
 
 
 @pytest.mark.parametrize("fmt", [".csv", ".sav", ".dta"])
@@ -264,7 +276,8 @@ def check_mutation(survey, _specs, reference, tmp_path_factory, m):
         if frame.dtypes.eq(object).any():  # text among codes: Stata keeps it as a text column
             frame = frame.astype({c: str for c in frame.columns[frame.dtypes.eq(object)]})
     try:
-        path = write(frame, *survey[1:], tmp_path_factory.mktemp("m") / f"wvs{m['fmt']}")
+        path = write(frame, *survey[1:], tmp_path_factory.mktemp("m") / f"wvs{m['fmt']}",
+                     m["encoding"] if m["kind"] == "encoding" else "utf-8")
     except pyreadstat.ReadstatError as exc:  # the format cannot hold the value (inf in a .dta): no such file
         assert "outside the range of representable values" in str(exc)
         return
@@ -275,7 +288,7 @@ def check_mutation(survey, _specs, reference, tmp_path_factory, m):
         wvs_io.read_respondents(path, _specs)
     message = str(err.value)
     assert message.startswith(f"{path}: "), message
-    assert f"column {column}" in message or f"columns {column}" in message, message
+    assert f"column {column}" in message or f"columns {column}" in message or column in message, message
 
 
 # ---- generated hostile release splits -----------------------------------------------------------------------------
