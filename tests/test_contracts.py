@@ -337,3 +337,33 @@ def test_generated_answers_parse_to_an_option_or_a_parse_failure(body, repeat):
         assert rec["parsed"] == (extract_answer(text) if extract_answer(text) in ("Yes", "No") else None)
     else:
         assert rec["parsed"] is None and "over the bound" in rec["error"]
+
+
+@settings(BOUNDED, max_examples=12)
+@given(content=st.one_of(st.lists(PIECES, max_size=30).map("".join), st.text(max_size=200),
+                         st.just("<answer>" * 30_000), st.none(), st.integers(), st.lists(st.text(max_size=3))))
+def test_generated_server_answers_are_recorded_never_raised(tmp_path_factory, content):
+    """A served chat completion whose content is anything JSON can hold: recorded as ok, parse_error or
+    api_error (content null or not text), stored bounded, never a traceback."""
+    import json
+
+    from test_endpoint_failures import SAMPLING, BodyServer, requests
+
+    from dvmap.evaluate.backends import OpenAIBackend, generate_into
+    from dvmap.evaluate.predictions import PredictionLog
+
+    def answer(sid, attempt, authorization):
+        payload = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                   "choices": [{"index": 0, "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content}}]}
+        return 200, json.dumps(payload).encode(), {}
+
+    srv = BodyServer(answer)
+    try:
+        store = PredictionLog(tmp_path_factory.mktemp("answers") / "p.jsonl")
+        generate_into(store, OpenAIBackend(srv.url, "m", {**SAMPLING, "retries": 0, "concurrency": 1}), requests(2))
+        records = store.load()
+    finally:
+        srv.httpd.shutdown()
+    assert {r["status"] for r in records.values()} <= {"ok", "parse_error", "api_error"}
+    assert all(len(r["response"] or "") <= MAX_RESPONSE_CHARS for r in records.values())
