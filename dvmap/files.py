@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dvmap.errors import DVMapError, OutputError
+from dvmap.redact import redact
 
 
 @contextmanager
@@ -47,6 +48,13 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
         os.replace(tmp, path)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) without API keys or URL credentials (dvmap.redact)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 @contextmanager
 def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
     """Log to `log_path` (and stderr); a DVMapError ends the process with its one-line message, any
@@ -64,13 +72,13 @@ def logged(log_path: str | Path | None) -> Iterator[logging.Logger]:
         except OutputError as error:
             raise SystemExit(f"ERROR: {error}") from None
     for h in handlers:
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        h.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(h)
     try:
         yield logger
     except DVMapError as error:
         logger.error("%s", error)
-        raise SystemExit(f"ERROR: {error}") from None
+        raise SystemExit(f"ERROR: {redact(str(error))}") from None
     except PermissionError as exc:  # any other writer (a CSV, a figure, a model folder) that may not write
         if exc.filename is None:
             raise

@@ -5,7 +5,6 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.io import get_wildcard_names
 from snakemake.utils import validate
 
 from dvmap.analyses.robustness import ROBUSTNESS_DATASETS
@@ -15,37 +14,16 @@ from dvmap.data.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
 from dvmap.data.wvs_io import check_survey_file
 from dvmap.errors import DVMapError
 from dvmap.experiments import MAIN, plan_experiments, row_entries, row_files
+from dvmap.gate import check_config
 from dvmap.specs import load_config
-
-
-def check_literal_paths(config, specs):
-    """Paths from the config become rule inputs, where Snakemake reads `{name}` as a wildcard (and
-    doubled braces are not undone in what an input function returns): such a path would not be taken
-    literally (a survey file /data/wvs{v6}.sav left the previous file's corpus in place with "Nothing
-    to be done"), so it is refused, naming the key."""
-    paths = {
-        "survey_file": config.get("survey_file"),
-        "release_dir": config.get("release_dir"),
-        **{f"specs/{kind}": path for kind, path in config["specs"].items()},
-        f"{config['specs']['synthetic']}: calibration": specs["synthetic"]["calibration"],
-    }
-    for key, path in paths.items():
-        names = get_wildcard_names(str(path)) if path is not None else set()
-        if names:
-            raise DVMapError(
-                f"specs/config.yaml (merged with --config/--configfile): {key}: the path {path} holds "
-                f"{', '.join(f'{{{n}}}' for n in sorted(names))}, which Snakemake would read as a wildcard "
-                f"instead of the file's name; rename the file or folder, or link it (ln -s) under a name "
-                f"without braces"
-            )
-
 
 try:
     # load_config names a wrong key (file and key path); snakemake's validate then fills in the
     # schema's defaults for keys a --configfile left out.
     SPECS = load_config(config, workflow.basedir)  # schemas/ and templates/ beside the Snakefile
     validate(config, str(Path(workflow.basedir) / "schemas/config.schema.yaml"), set_default=True)
-    check_literal_paths(config, SPECS)
+    # one gate for every path, URL and secret-bearing value (dvmap/gate.py)
+    check_config(config, SPECS, getattr(workflow.config_settings, "config_args", None))
     if config["data_source"] == "wvs" and config["survey_file"] is not None:
         check_survey_file(config["survey_file"], SPECS)
     if config["data_source"] == "release" and not config["release_dir"]:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from dvmap.data.archetypes import profile_table
-from dvmap.data.splits import build_datasets
+from dvmap.data.splits import build_datasets, check_not_empty
 from dvmap.files import logged, read_parquets, write_parquet
 
 sm = snakemake  # noqa: F821
@@ -15,6 +15,7 @@ with logged(sm.log[0]) as log:
     countries = [{"iso3": c} for c in sm.params.countries]
     datasets, _ = build_datasets(archetypes, profiles, countries, sm.params.questions, names, {},
                                  pools[pools["dataset"].isin(wanted)], names=wanted)
+    check_not_empty(datasets, pools, archetypes)  # a benchmark of 0 samples would make a table of 0 samples
     for path in sm.output:
         name = Path(path).stem
         write_parquet(datasets[name], path)

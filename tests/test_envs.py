@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_TOOLS = {"pytest", "ruff", "snakefmt"}
+DEV_TOOLS = {"pytest", "hypothesis", "ruff", "snakefmt"}
 
 
 def pins(lines) -> dict[str, str]:

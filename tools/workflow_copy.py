@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "specs", "schemas", "templates", "profiles", "envs", "report"]
+WORKFLOW_FILES = ["Snakefile", "docutils.conf", "rules", "scripts", "specs", "schemas", "templates", "profiles", "envs", "report"]
 
 
 def copy_workflow(dest: Path) -> Path:

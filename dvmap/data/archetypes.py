@@ -70,7 +70,8 @@ def archetype_table(respondents: pd.DataFrame, questions: Sequence[Mapping], fil
                                     f"question) pairs have no weight; fix the weights, or set use_weight: false)")
     entropy = entropy_of(w_answer, "bits", groups=pair_index)  # unanimous pairs: exactly 0
     if np.isnan(entropy).any():  # NaN would pass every filter rule's comparison unnoticed
-        raise ValueError("NaN entropy")
+        raise SurveyFileError(file, f"column W_WEIGHT: {int(np.isnan(entropy).sum())} (profile, question) pairs have "
+                                    f"no finite answer distribution (weights too large to sum?); check the weights")
     # Mode: per pair, the answer with the largest weight, ties to the lower option index.
     order = np.lexsort((key_per_answer % k_max, -w_answer, pair_index))
     first = order[np.r_[True, pair_index[order][1:] != pair_index[order][:-1]]]

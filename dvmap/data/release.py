@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dvmap.contracts import check_release
 from dvmap.data.archetypes import profile_ids
 from dvmap.data.splits import QUESTION_COLUMNS, SAMPLE_COLUMNS, with_frequency
 from dvmap.errors import SurveyFileError
@@ -79,6 +80,7 @@ def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], co
                     for opts, a in zip(options, out["answer"])]
     samples = pd.DataFrame({"profile_id": profile_ids(out, attribute_names).to_numpy(), "q_id": out["Q_id"],
                             "country": out["Country"].map(iso3_of)})
+    check_release(out, samples["profile_id"], attribute_names, file)  # the release's contract (dvmap/contracts.py)
     # A profile answers a question once in the release; several respondents may share a profile,
     # so number repeats to keep sample ids unique and stable.
     base = samples["profile_id"] + "-" + samples["q_id"]

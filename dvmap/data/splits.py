@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from dvmap.errors import DVMapError
+
 CORPUS_SPLITS = ("train", "dev", "test")
 BENCHMARKS = ("cross_demographic", "cross_country", "cross_value")
 DATASETS = (*CORPUS_SPLITS, *BENCHMARKS)
@@ -72,6 +74,21 @@ def country_pools(archetypes: pd.DataFrame, country: Mapping, questions: Sequenc
         want["cross_value"] = splits_spec["cross_value"]["profiles_per_country"]
         got["cross_value"] = min(want["cross_value"], len(remaining))
         rows += [(p, "cross_value") for p in remaining[:got["cross_value"]]]
+        empty = [split for split in CORPUS_SPLITS if splits_spec["corpus"]["ratios"][split] == 0]
+        if empty:
+            raise DVMapError(f"the splits spec's corpus ratio of {', '.join(empty)} is 0 "
+                             f"({dict(splits_spec['corpus']['ratios'])}): the split would be empty (training "
+                             f"selects its checkpoint on dev, and an empty split is no split)")
+    asked_none = [pool for pool, n in want.items() if n == 0]
+    if asked_none:
+        raise DVMapError(f"{iso3}: the splits spec asks 0 profiles per country for {', '.join(asked_none)} "
+                         f"(profiles_per_country: 0): the dataset would be empty")
+    if not eligible:
+        raise DVMapError(f"{iso3}: the country is left with 0 profiles: none of its "
+                         f"{archetypes.loc[archetypes['country'] == iso3, 'profile_id'].nunique()} profiles has a "
+                         f"kept training question (the filter spec's min_profile_size and max_entropy decide which "
+                         f"(profile, question) rows are kept; {int(archetypes['kept'].sum())} of {len(archetypes)} "
+                         f"rows are)")
     shortfalls = [{"country": iso3, "pool": pool, "requested": n, "assigned": got[pool]}
                   for pool, n in want.items() if got[pool] < n]
     return pd.DataFrame(rows, columns=["profile_id", "dataset"]), shortfalls
@@ -86,6 +103,20 @@ def assign_pools(archetypes: pd.DataFrame, countries: Sequence[Mapping], questio
         pools.append(frame)
         shortfalls += short
     return pd.concat(pools, ignore_index=True), shortfalls
+
+
+def check_not_empty(datasets: Mapping[str, pd.DataFrame], pools: pd.DataFrame, archetypes: pd.DataFrame) -> None:
+    """A dataset with 0 samples is an error naming the profiles drawn for it per country and why none
+    gave a sample (an empty benchmark would make a table of 0 samples)."""
+    for name, frame in datasets.items():
+        if len(frame):
+            continue
+        drawn = pools[pools["dataset"] == name]
+        country_of = archetypes.drop_duplicates("profile_id").set_index("profile_id")["country"]
+        per_country = drawn["profile_id"].map(country_of).value_counts().sort_index().to_dict()
+        raise DVMapError(f"{name}: 0 samples: {len(drawn)} profiles were drawn for it"
+                         f"{f' ({per_country})' if per_country else ''}, and none has a kept question of the "
+                         f"dataset's role (see results/data/countries/*/sampling.json and the filter spec)")
 
 
 def with_frequency(samples: pd.DataFrame) -> pd.Series:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from dvmap.contracts import check, check_survey, survey_schema
 from dvmap.data import coding
 from dvmap.errors import SurveyFileError
 from dvmap.specs import country_codes
@@ -117,7 +118,18 @@ def _file_columns(path: Path) -> tuple[list[str], dict]:
         except Exception as exc:  # pyreadstat raises its own ReadstatError / PyreadstatError
             raise SurveyFileError(path, f"cannot be read as {suffix}: {exc}") from None
         return list(meta.column_names), dict(meta.variable_value_labels)
-    return list(_read_csv(path, nrows=0).columns), {}
+    columns = list(_read_csv(path, nrows=0).columns)
+    header = _csv_header(path)  # pandas renames a repeated name (Q1, Q1.1): the header as written
+    return (header if header is not None and len(header) == len(columns) else columns), {}
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The names of a .csv's header row as written (None when the csv module cannot read it)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return next(csv.reader(fh, delimiter=_csv_separator(path)), None)
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return None
 
 
 def _columns_by_name(path: Path, columns: list[str], variables: list[str]) -> dict[str, str]:
@@ -128,6 +140,10 @@ def _columns_by_name(path: Path, columns: list[str], variables: list[str]) -> di
         candidates.setdefault(str(c).lower(), []).append(str(c))
     for v in variables:
         found = candidates.get(v.lower(), [])
+        if len(found) > 1 and len(set(found)) == 1:
+            raise SurveyFileError(path, f"column {found[0]}: the header names it {len(found)} times; pandas would "
+                                        f"rename the repeats ({found[0]}.1) and read the first: remove or rename "
+                                        f"all but one")
         if len(found) > 1:
             raise SurveyFileError(path, f"columns {' and '.join(repr(c) for c in found)} both match the variable {v} "
                                         f"(names match case-insensitively): remove or rename all but one")
@@ -196,6 +212,20 @@ def check_survey_file(path: str | Path, specs: Mapping) -> tuple[list[str], dict
     return columns, value_labels
 
 
+def _label_codes(labels: Mapping) -> dict[int, str]:
+    """A variable's value labels by whole-number code; a label of another key (text, '1.5', which a
+    file may hold for a column read as text) labels no code."""
+    out = {}
+    for code, label in labels.items():
+        try:
+            number = float(code)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(number) and number.is_integer():
+            out[int(number)] = str(label)
+    return out
+
+
 def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame, dict]:
     """The needed columns of a survey file (renamed to their spec names) and the file's value labels."""
     path = Path(path)
@@ -205,16 +235,20 @@ def read_survey_columns(path: str | Path, specs: Mapping) -> tuple[pd.DataFrame,
     optional = [c for c in (WEIGHT_VAR, INTERVIEW_VAR) if c.lower() in by_lower]
     wanted = {by_lower[c.lower()]: c for c in [*needed, *optional]}
     df = _read_columns(path, list(wanted), keep_text={by_lower.get(INTERVIEW_VAR.lower())})
-    labels = {wanted[k]: {int(c): str(v) for c, v in lab.items()} for k, lab in value_labels.items() if k in wanted}
-    return df.rename(columns=wanted), labels
+    labels = {wanted[k]: _label_codes(lab) for k, lab in value_labels.items() if k in wanted}
+    df = df.rename(columns=wanted)
+    check_survey(df, specs, str(path))  # the survey's data contract (dvmap/contracts.py), every format alike
+    return df, labels
 
 
 def survey_codes(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     """Every respondent of the file, whatever the country: respondent_id, country code (B_COUNTRY),
     weight and the raw codes of the needed variables. Independent of the study's countries, so
     adding a country never re-reads the file."""
-    if INTERVIEW_VAR in raw:
-        ids = raw[INTERVIEW_VAR].astype("int64").astype(str)
+    if INTERVIEW_VAR in raw:  # whole numbers or text, none blank (the survey contract)
+        column = raw[INTERVIEW_VAR]
+        ids = (column.astype("int64").astype(str) if pd.api.types.is_numeric_dtype(column)
+               else column.astype(str).str.strip())
         dup = ids[ids.duplicated()]
         if len(dup):
             raise SurveyFileError(file, f"column {INTERVIEW_VAR}: duplicate interview ids {dup.head(5).tolist()}")
@@ -222,7 +256,7 @@ def survey_codes(raw: pd.DataFrame, file: str) -> pd.DataFrame:
         ids = pd.Series([f"r{i}" for i in range(len(raw))])
     if WEIGHT_VAR in raw:
         weight = raw[WEIGHT_VAR].to_numpy(dtype=float)
-        if np.isnan(weight).any() or (weight < 0).any():
+        if not np.isfinite(weight).all() or (weight < 0).any():
             raise SurveyFileError(file, f"column {WEIGHT_VAR}: missing or negative weights")
     else:
         weight = np.ones(len(raw))
@@ -347,6 +381,9 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
     df = _read_columns(path, wanted)
     df = df.rename(columns={c: c.upper() for c in df.columns})
     df = df[df[COUNTRY_VAR].isin([float(c) for c in country_codes])].reset_index(drop=True)
+    # the survey contract's column rules (codes numeric and finite, weights finite and >= 0) on these rows
+    check(df, survey_schema({"attributes": {"attributes": []}, "questions": {"questions": [
+        {"wvs_var": c} for c in df.columns if c not in (COUNTRY_VAR, WEIGHT_VAR)]}, "filter": {}}), str(path))
     if WEIGHT_VAR not in df:
         df[WEIGHT_VAR] = 1.0
     q = [c.upper() for c in questions]

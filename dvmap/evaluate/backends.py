@@ -34,6 +34,7 @@ from typing import Any
 
 from dvmap.errors import DVMapError
 from dvmap.evaluate.predictions import PredictionLog, classify, pending
+from dvmap.redact import add_secret, redact, url_without_credentials
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,21 @@ def sample_seed(base: int, sample_id: str) -> int:
     return (base + int(hashlib.sha1(sample_id.encode()).hexdigest()[:8], 16)) % 2**31
 
 
+# A response longer than this is not parsed (a misbehaving server's 240 KB answer): it is stored cut
+# to this length as a parse failure saying so. max_tokens keeps real answers far below it.
+MAX_RESPONSE_CHARS = 100_000
+
+
 def record(request: Request, response: str | None, error: str | None = None, option_probs=None) -> dict:
+    """The stored record of one answer (redacted: no API key or URL credential is ever stored)."""
     if error is not None:
         return {"sample_id": request.sample_id, "response": None, "parsed": None, "status": "api_error",
-                "option_probs": None, "error": error}
+                "option_probs": None, "error": redact(error)}
+    response = redact(response)
+    if response is not None and len(response) > MAX_RESPONSE_CHARS:
+        return {"sample_id": request.sample_id, "response": response[:MAX_RESPONSE_CHARS], "parsed": None,
+                "status": "parse_error", "option_probs": option_probs,
+                "error": f"response of {len(response)} characters, over the bound of {MAX_RESPONSE_CHARS}: not parsed"}
     parsed, status = classify(response, request.options)
     return {"sample_id": request.sample_id, "response": response, "parsed": parsed, "status": status,
             "option_probs": option_probs, "error": None}
@@ -117,14 +129,6 @@ def retry_after(exc: Exception) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """`text` with every secret replaced by `***` (a server may echo the request's API key in its errors)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 class OpenAIBackend:
     def __init__(self, base_url: str, model: str, sampling: Mapping, api_key: str = "not-needed",
                  extra_body: Mapping | None = None):
@@ -133,7 +137,8 @@ class OpenAIBackend:
         self.openai = openai
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=sampling["timeout"], max_retries=0)
         self.base_url, self.model, self.sampling, self.extra_body = base_url, model, sampling, dict(extra_body or {})
-        self.secrets = [api_key] if api_key and api_key != "not-needed" else []  # redacted from every error text
+        self.secrets = [api_key] if api_key and api_key != "not-needed" else []  # redacted from every text stored
+        add_secret(api_key)  # and from every log line (dvmap.files.logged)
         self.stop = threading.Event()  # set when the job stops: no new request, no further retry
         self.lock = threading.Lock()
         self.failures: list[tuple[str, str]] | None = []  # endpoint-wide failures; None once the endpoint served
@@ -170,7 +175,7 @@ class OpenAIBackend:
                     # a 200 whose body is not JSON (a proxy's HTML page, a cut-off body)
                     raise MalformedAnswer(f"HTTP 200 with a body that is not a chat completion: "
                                           f"{type(exc).__name__}: {exc}") from None
-                return record(request, answer_text(out)), None
+                return record(request, redact(answer_text(out), self.secrets)), None
             except (*transient, MalformedAnswer) as exc:  # back off and retry: rate limits, drops, 5xx, bad bodies
                 wait = max(s["backoff"] * 2**attempt, retry_after(exc) or 0.0)  # the server's Retry-After first
                 if attempt == s["retries"] or self.stop.wait(wait):
@@ -194,7 +199,8 @@ class OpenAIBackend:
                 self.failures = None
                 return
             kind, error = self.failures[0]
-            self.fatal = (f"{self.base_url} (model {self.model}): the first {len(self.failures)} requests all "
+            self.fatal = (f"{url_without_credentials(self.base_url)} (model {self.model}): the first "
+                          f"{len(self.failures)} requests all "
                           f"failed, {kind} ({error}); stopped without trying the other samples")
             self.stop.set()
 
@@ -219,7 +225,8 @@ class OpenAIBackend:
                 except Exception as exc:  # not an API error: still no key in its text
                     if not any(secret in str(exc) for secret in self.secrets):
                         raise
-                    raise DVMapError(f"{self.base_url} (model {self.model}): {self._error(exc)}") from None
+                    raise DVMapError(f"{url_without_credentials(self.base_url)} (model {self.model}): "
+                                     f"{self._error(exc)}") from None
                 if self.fatal is not None:
                     raise EndpointError(self.fatal)
                 if rec is not None:
@@ -458,7 +465,8 @@ def open_backend(spec: Mapping, weights: str, sampling: Mapping, log_file=None) 
     elif engine == "openai":
         key_var = spec.get("api_key_env")
         if key_var and not os.environ.get(key_var):
-            raise DVMapError(f"set the API key of {spec['endpoint']} in the environment variable {key_var}")
+            raise DVMapError(f"set the API key of {url_without_credentials(spec['endpoint'])} in the environment "
+                             f"variable {key_var}")
         yield OpenAIBackend(spec["endpoint"], weights, sampling, os.environ.get(key_var, "not-needed") if key_var
                             else "not-needed", spec.get("extra_body"))
     elif engine == "transformers":

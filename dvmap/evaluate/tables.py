@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dvmap.contracts import check_scores
+from dvmap.errors import DVMapError
 from dvmap.evaluate import metrics
 from dvmap.plotting import pyplot
 from dvmap.stats import combined_ci
@@ -28,6 +30,9 @@ def aggregate_scores(scores: Sequence[Mapping]) -> dict:
     """One row's score from its per-seed scores (a single score passes through): metric means with
     combined CIs, the standard deviation across seeds, the worst parse-failure rate."""
     k = len(scores)
+    if not k:
+        raise DVMapError("a table row with no score (0 seeds)")
+    check_scores(scores, "a table row")  # what a table reads: n > 0, finite accuracy (dvmap/contracts.py)
     out = {"n": scores[0]["n"], "n_seeds": k}
     for m in METRIC_COLUMNS:
         values = [s[m] for s in scores]

@@ -3,6 +3,7 @@ format warm-up, then GRPO with TRL's GRPOTrainer and the kit's reward module."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -13,6 +14,7 @@ import pandas as pd
 import torch
 
 from dvmap.data.prompts import chat_messages
+from dvmap.errors import DVMapError
 from dvmap.evaluate.predictions import classify
 from dvmap.train import tiny_model
 from dvmap.train.rewards import params_from_spec, trl_reward
@@ -97,8 +99,12 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    seed_everything(cfg["seed"])
     g = cfg["grpo"]
+    if len(dev) == 0:
+        raise DVMapError(f"the dev split has 0 samples (train has {len(train)}): training selects its checkpoint on "
+                         f"dev, so without dev rows the 'trained' model would be the untrained base (check the "
+                         f"splits spec's corpus ratios)")
+    seed_everything(cfg["seed"])
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     # the same dev slice for every seed, so seeds are selected on equal terms
@@ -160,7 +166,7 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
     latest = latest_checkpoint(checkpoint_dir)
     if latest is None or latest[0] < g["steps"]:  # a finished run (e.g. killed while saving) trains no further
         trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
-    best = selected_step(log, g["select_min_valid"])
+    best = check_selection(log, g["select_min_valid"], g["steps"])
     selected = AutoModelForCausalLM.from_pretrained(best_dir)
     write({"step": g["steps"], "selected_step": best[0], "selected_dev_accuracy": best[1]})
     out = Path(out_dir)
@@ -168,6 +174,23 @@ def grpo_train(base_dir: str | Path, train: pd.DataFrame, dev: pd.DataFrame, cfg
     tokenizer.save_pretrained(out)
     shutil.copyfile(log_path, out / LOG_NAME)
     return log
+
+
+def check_selection(log: Sequence[Mapping], min_valid: float, steps: int) -> tuple[int, float]:
+    """The post-condition of a training run: it evaluated on dev after training began, and the
+    selected step has a finite dev accuracy. Returns selected_step's (step, accuracy); else a
+    DVMapError with the evaluations that led there (a run that kept the step-0 weights with a NaN
+    score would pass the base model off as the trained one)."""
+    evaluations = [(e["step"], e["dev"].get("accuracy")) for e in log if "dev" in e]
+    if not any(step > 0 for step, _ in evaluations):
+        raise DVMapError(f"training ran {steps} steps but never evaluated on dev after step 0 (evaluations: "
+                         f"{evaluations or 'none'}): no checkpoint can be selected")
+    best = selected_step(log, min_valid)
+    if best is None or not math.isfinite(float(best[1])):
+        raise DVMapError(f"training selected step {best[0] if best else None} with dev accuracy "
+                         f"{best[1] if best else None} (evaluations: {evaluations}): a selection without a finite "
+                         f"dev score is no selection")
+    return best
 
 
 def selected_step(log: Sequence[Mapping], min_valid: float) -> tuple[int, float] | None:

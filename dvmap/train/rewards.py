@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+OPEN_TAG, CLOSE_TAG = "<answer>", "</answer>"
 TAGS = ("<reasoning>", "</reasoning>", "<answer>", "</answer>")
 FORMATS = {
     # the structured-CoT system message: reasoning, then answer, nothing else
@@ -25,11 +25,24 @@ PLACEHOLDER = "..."
 
 
 def extract_answer(text: str) -> str | None:
-    """Content of the last <answer>...</answer>, stripped; None when absent, empty or '...'."""
-    matches = ANSWER_RE.findall(text or "")
-    if not matches:
+    """Content of the last <answer>...</answer>, stripped; None when absent, empty or '...'.
+
+    The pairs are those of a left-to-right non-greedy scan (as `re.findall(r"<answer>(.*?)</answer>")`
+    finds them), found in one pass: each search starts where the previous one ended, so the time is
+    linear in the text (the regex took quadratic time on `<answer>` repeated without a closing tag)."""
+    text = text or ""
+    last, pos = None, 0
+    while True:
+        start = text.find(OPEN_TAG, pos)
+        if start < 0:
+            break
+        end = text.find(CLOSE_TAG, start + len(OPEN_TAG))
+        if end < 0:
+            break
+        last, pos = (start + len(OPEN_TAG), end), end + len(CLOSE_TAG)
+    if last is None:
         return None
-    answer = matches[-1].strip()
+    answer = text[last[0]:last[1]].strip()
     return None if answer in ("", PLACEHOLDER) else answer
 
 

@@ -21,17 +21,21 @@ SYNTHETIC_QUESTIONS = {"questions": [{k: v for k, v in q.items() if k not in ("t
 # ... and its attribute codes do not depend on what the study does with missing codes.
 SYNTHETIC_ATTRIBUTES = {
     **SPECS["attributes"],
-    "attributes": [{k: v for k, v in a.items() if k != "missing"} for a in SPECS["attributes"]["attributes"]],
+    "attributes": [
+        {k: v for k, v in a.items() if k not in ("missing", "plausible")} for a in SPECS["attributes"]["attributes"]
+    ],
 }
 
 
 SURVEY_VARIABLES = {  # what read_survey reads: the variables, not what they mean
     "attributes": {
         "attributes": [
-            {"wvs_var": a["wvs_var"]} for a in SPECS["attributes"]["attributes"] if not a.get("from_countries")
+            {k: a[k] for k in ("name", "wvs_var", "plausible") if k in a} | {"binned": "bins" in a}
+            for a in SPECS["attributes"]["attributes"]
+            if not a.get("from_countries")
         ]
     },
-    "questions": {"questions": [{"wvs_var": q["wvs_var"]} for q in QUESTIONS]},
+    "questions": {"questions": [{"wvs_var": q["wvs_var"], "id": q["id"]} for q in QUESTIONS]},
     "filter": {"use_weight": SPECS["filter"]["use_weight"]},
 }
 
