@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from dvmap.errors import DVMapError, SpecError
+from dvmap.redact import escape_report_text
 from dvmap.stats import fisher_z_ci
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive", "undecidable", "not run", "error")
@@ -792,6 +793,16 @@ def claims_markdown(table: pd.DataFrame) -> str:
         lines.append(f"| {cell(row.claim)} | {cell(row.where)} | {cell(row.paper)} | {kit} | {n} | **{row.verdict}** | "
                      f"{evidence} | {cell(row.reason)} |")
     return "\n".join(lines) + "\n"
+
+
+def report_copy(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as the HTML report shows it (a csv-table, parsed as reStructuredText): every text
+    cell escaped (dvmap.redact.escape_report_text), so a claim text holding a directive or HTML from
+    the spec shows as text."""
+    shown = table.copy()
+    for column in shown.columns:
+        shown[column] = shown[column].map(lambda text: escape_report_text(text) if isinstance(text, str) else text)
+    return shown
 
 
 def read_output(path: str) -> Any:

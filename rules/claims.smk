@@ -24,6 +24,7 @@ rule claims:
             category=REPORT_CATEGORIES["claims"],
         ),
         markdown="results/claims.md",
+        report_table="results/report/claims.csv",  # the table as the report shows it: spec text escaped
     log:
         "logs/claims.log",
     benchmark:

@@ -1,7 +1,7 @@
 """Snakemake adapter: the paper's claims judged on this run's outputs (results/claims.csv, .md)."""
 from pathlib import Path
 
-from dvmap.claims import claims_markdown, judge_claims, read_output, summary_line
+from dvmap.claims import claims_markdown, judge_claims, read_output, report_copy, summary_line
 from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
@@ -17,4 +17,5 @@ with logged(sm.log[0]) as log:
                          sm.params.paper_models)
     table.to_csv(sm.output.table, index=False)
     Path(sm.output.markdown).write_text(claims_markdown(table), encoding="utf-8")
+    report_copy(table).to_csv(sm.output.report_table, index=False)
     log.info("claims: %s", summary_line(table))

@@ -32,6 +32,7 @@ from dvmap.claims import (
     output_format,
     paper_cells,
     read_output,
+    report_copy,
     select,
 )
 from dvmap.errors import DVMapError, SpecError
@@ -648,3 +649,11 @@ def test_draw_intervals_of_counts():
     assert d["samples_draw_low"] < d["samples"] == 8 < d["samples_draw_high"]
     assert (d["countries"], d["questions"]) == (1, 1)
     assert report["corpus_samples_draw_low"] < report["corpus_samples"] == 24 < report["corpus_samples_draw_high"]
+
+
+def test_the_reports_copy_escapes_spec_text():
+    """A claim text holding a directive and HTML (a hostile or careless spec) is inert in the report."""
+    claim = {**ROW_CLAIM, "claim": ".. raw:: html\n\n   <img src=x onerror=alert(1)>"}
+    shown = report_copy(judge_claims([claim], reader({"results/table2.csv": TABLE2})))
+    text = shown.loc[0, "claim"]
+    assert "\n" not in text and "\\.\\. raw\\:\\: html" in text and "\\<img" in text
