@@ -96,10 +96,20 @@ def test_rule_list_is_the_workflows():
     listed = {line.split()[0] for line in proc.stdout.splitlines() if line and not line[0].isspace()
               and not line.startswith("Using ")}
     assert listed and listed <= workflow_rules(), listed - workflow_rules()
+    # a rule the preset's config does not define (another data source) cannot run in it: exempt
+    assert workflow_rules() - listed <= set(EXEMPT), workflow_rules() - listed - set(EXEMPT)
     assert set(EXEMPT) <= workflow_rules()
     for rule, test in EXEMPT.items():
         path, name = test.split("::")
         assert f"def {name}(" in (ROOT / path).read_text(), (rule, test)
+
+
+def test_a_rule_without_a_finished_job_counts_as_left_out(tmp_path):
+    """The check reads finished jobs only: a job that started and failed is not a run."""
+    log = tmp_path / ".snakemake/log/x.snakemake.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("localrule claims:\nError in rule claims:\nFinished jobid: 3 (Rule: synthetic_survey)\n")
+    assert executed_rules(tmp_path) == {"synthetic_survey"}
 
 
 def test_every_rule_runs_in_the_preset(preset_run):
