@@ -108,6 +108,7 @@ def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Map
         if t["baseline"] not in t["rows"]:
             raise SpecError(file, f"tables/{table}/baseline", f"baseline '{t['baseline']}' is not a row of {table} "
                             f"(rows: {', '.join(t['rows'])})")
+        shown: dict[tuple[str, str], str] = {}  # (model, variant) -> the row showing it
         for row_name, row in t["rows"].items():
             where = f"tables/{table}/rows/{row_name}"
             if row["model"] not in eval_models:
@@ -119,11 +120,10 @@ def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Map
             variant = row.get("variant", MAIN)
             if variant != MAIN and variant not in variants:
                 raise SpecError(file, f"{where}/variant", f"unknown variant '{variant}' (variants: {', '.join(variants)})")
-            same = [n for n, r in t["rows"].items() if n != row_name and (r["model"], r.get("variant", MAIN))
-                    == (row["model"], variant)]
-            if same and list(t["rows"]).index(same[0]) < list(t["rows"]).index(row_name):
+            if (row["model"], variant) in shown:
                 raise SpecError(file, where, f"the same model and variant ('{row['model']}', '{variant}') as row "
-                                f"'{same[0]}' of {table}: one thing shown twice")
+                                f"'{shown[(row['model'], variant)]}' of {table}: one thing shown twice")
+            shown[(row["model"], variant)] = row_name
             spec = eval_models[row["model"]]
             trained = trained_model_of(spec)
             changes = variant_spec(experiments, variant)

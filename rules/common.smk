@@ -28,6 +28,15 @@ try:
         check_survey_file(config["survey_file"], SPECS)
     if config["data_source"] == "release" and not config["release_dir"]:
         raise DVMapError("specs/config.yaml: release_dir: data_source 'release' needs release_dir")
+    # Table 2's rows are filed by name: an evaluated model named like a reference predictor would
+    # share its row (the ablation tables keep the two apart, dvmap.experiments.REFERENCE_ROW)
+    _clash = sorted(set(config["eval_models"]) & set(SPECS["models"]["reference_predictors"]))
+    if _clash:
+        raise DVMapError(
+            f"specs/config.yaml (merged with --config/--configfile): eval_models: {', '.join(_clash)} "
+            f"named like a reference predictor (reference_predictors of {config['specs']['models']}): "
+            f"its rows in Table 2 would be confused; rename the evaluated model"
+        )
 except DVMapError as error:
     sys.exit(f"DVMap configuration error: {error}")
 

@@ -185,3 +185,17 @@ def test_spec_refusal_stops_the_dag_before_any_job(workflow):
     proc = snakemake(workflow, "-n", "--config", "specs={'experiments': 'specs/experiments_clash.yaml'}", check=False)
     assert proc.returncode != 0
     assert "specs/experiments_clash.yaml: tables/table2: results/table2.csv is Table 2" in proc.stdout + proc.stderr
+
+
+def test_eval_model_named_like_a_reference_predictor_stops_the_dag(workflow):
+    """Table 2 (the main tables) files rows by name: the config may not show an evaluated model named
+    like a reference predictor."""
+    from conftest import snakemake
+
+    models = read_yaml(workflow / "specs/models.yaml")
+    add_eval_model_named_majority(models)
+    (workflow / "specs/models_clash.yaml").write_text(yaml.safe_dump(models))
+    proc = snakemake(workflow, "-n", "--config", "eval_models=[tiny-base,majority]",
+                     "specs={'models': 'specs/models_clash.yaml'}", check=False)
+    assert proc.returncode != 0
+    assert "eval_models: majority named like a reference predictor" in proc.stdout + proc.stderr
