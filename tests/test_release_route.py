@@ -131,6 +131,16 @@ def test_all_six_give_table2_itself(built, tmp_path):
     assert (wf / "results/claims.csv").is_file()
 
 
+def test_paper_target_on_the_release_leaves_out_what_needs_the_survey(built, tmp_path):
+    release = release_dir(built, tmp_path / "release", ["train", "dev", "test", "cross_demographic", "cross_country",
+                                                        "cross_value"])
+    wf = copy_workflow(tmp_path / "wf")
+    _, out = release_command(wf, release, "paper", "-n")
+    assert "the paper target leaves out results/table3.csv" in out
+    proc, out = release_command(wf, release, "results/table3.csv", "-n", check=False)
+    assert proc.returncode != 0 and "the majority_filter variant refilters the survey's respondents" in out
+
+
 def test_route_of_each_subset():
     """What the default target runs for each subset of the six splits, decided before any job."""
     specs = yaml.safe_load((Path(__file__).resolve().parents[1] / "specs/models.yaml").read_text())["eval_models"]
