@@ -85,8 +85,6 @@ def test_train_dev_test_trains_evaluates_on_test_and_judges_the_sizes(built, tmp
     assert (wf / "results/claims.csv").is_file()
 
 
-@pytest.mark.xfail(reason="the claims ledger (dvmap/claims.py, rules/inputs/claims.smk) is being rewritten: it "
-                          "wires the release's corpus size claim", strict=False)
 def test_train_dev_test_judges_the_corpus_size_claim(built, tmp_path):
     release = release_dir(built, tmp_path / "release", ["train", "dev", "test"])
     wf = copy_workflow(tmp_path / "wf")
