@@ -1,5 +1,7 @@
-# DVMap reproducibility kit: specs + a WVS-7 file (or the embedded synthetic one) -> corpus,
-# benchmarks, prompts and exports. See README.md; the file contracts are in rules/*.smk.
+# DVMap reproducibility kit: specs + a WVS-7 file (or the embedded synthetic one, or the authors'
+# released splits) -> corpus, benchmarks, prompts and exports -> GRPO training -> evaluation ->
+# the paper's tables, figures and analyses -> the claims judged on them. See README.md; the file
+# contracts are in rules/*.smk.
 from snakemake.utils import min_version
 
 min_version("9.0")

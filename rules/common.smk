@@ -9,7 +9,7 @@ from snakemake.utils import validate
 
 from dvmap.analyses.robustness import ROBUSTNESS_DATASETS
 from dvmap.data.coding import coding_spec
-from dvmap.data.release import find_release_split
+from dvmap.data.release import find_release_split, release_route
 from dvmap.data.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
 from dvmap.data.wvs_io import check_survey_file
 from dvmap.errors import DVMapError
@@ -68,10 +68,40 @@ MODELS = SPECS["models"]["models"]
 EVAL_SPECS = SPECS["models"]["eval_models"]
 
 
-EVAL_MODELS = config["eval_models"]
-
-
 REFERENCE_PREDICTORS = SPECS["models"]["reference_predictors"]
+
+
+def _release_route():
+    """With the released corpus as the source, what its splits allow (dvmap.data.release.release_route):
+    the default target trains and evaluates only the models whose splits the folder has, fits the
+    reference predictors only on a released train split, and evaluates the benchmarks it has plus its
+    test split. Each thing left out is named once, with the split it lacks; a target named on the
+    command line that needs a missing split stops before any job (get_release_split)."""
+    route = release_route(
+        AVAILABLE_DATASETS,
+        config["train_models"],
+        config["eval_models"],
+        SPECS["models"]["eval_models"],
+        REFERENCE_PREDICTORS,
+        config["eval_datasets"],
+    )
+    if getattr(workflow, "is_main_process", True):
+        for note in route.notes:
+            print(f"DVMap: release_dir {config['release_dir']}: {note}", file=sys.stderr)
+    return route
+
+
+if config["data_source"] == "release":
+    ROUTE = _release_route()
+    config["train_models"] = list(ROUTE.train_models)  # what `all` trains and evaluates (claims read it too)
+    config["eval_models"] = list(ROUTE.eval_models)
+    REFERENCE_PREDICTORS = list(ROUTE.reference_predictors)
+    EVAL_DATASETS = list(ROUTE.eval_datasets)  # the benchmarks the folder has, and its test split
+else:
+    EVAL_DATASETS = list(config["eval_datasets"])
+
+
+EVAL_MODELS = config["eval_models"]
 
 
 EXPERIMENTS = SPECS["experiments"]

@@ -5,8 +5,9 @@ from pathlib import Path
 import pandas as pd
 
 from dvmap.data.prompts import chat_messages, with_prompts
+from dvmap.engines import require_engine
 from dvmap.errors import DVMapError
-from dvmap.evaluate.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
+from dvmap.evaluate.backends import VLLM_PYTHON_ENV, Request, generate_into, needs_vllm, open_backend, vllm_python
 from dvmap.evaluate.generate_job import generate_in_python
 from dvmap.evaluate.predictions import PredictionLog, pending, predictions_frame, prompt_keys
 from dvmap.files import logged, write_parquet
@@ -32,6 +33,8 @@ def partial_log_path() -> str:
 
 
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
+    if needs_vllm(spec):  # generate_vllm: the wrong environment stops here, before any data, model or server
+        require_engine("vllm", vllm_python())
     partial = partial_log_path()
     samples = pd.read_parquet(sm.input.dataset)
     prompts = with_prompts(samples[["sample_id", "options"]], pd.read_parquet(sm.input.prompts))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import dvmap
+from dvmap.engines import require_engine
 from dvmap.files import logged
 from dvmap.train.checkpoints import run_checkpoint_dir
 from dvmap.train.verl_config import (
@@ -26,11 +27,12 @@ from dvmap.train.verl_config import (
 sm = snakemake  # noqa: F821
 KIT = Path(dvmap.__file__).resolve().parents[1]  # what Ray's workers need on their path to import the kit
 with logged(sm.log[0]) as log, open(sm.log[0], "a") as log_file:
+    python = os.environ.get(VERL_PYTHON_ENV) or sys.executable
+    require_engine("verl", python)  # before any checkpoint folder, Ray or GPU work: the wrong environment stops here
     # The fingerprint: overrides as the workflow wrote them (relative paths, the reward placeholder) and
     # the content of the files they name, so a moved checkout resumes from its checkpoints.
     checkpoints = run_checkpoint_dir(sm.params.checkpoint_dir, sm.params.overrides, [*sm.input, REWARD_FILE]).resolve()
     checkpoints.mkdir(parents=True, exist_ok=True)
-    python = os.environ.get(VERL_PYTHON_ENV) or sys.executable
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(KIT), os.environ.get("PYTHONPATH")]))}
     # Hydra's own run folder (config, main_ppo.log) with the checkpoints, not outputs/<date> in the workflow
     command = [python, "-m", "verl.trainer.main_ppo", *resolve_overrides(sm.params.overrides),

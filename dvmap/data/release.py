@@ -3,6 +3,7 @@ converted to the kit's sample schema, so they stand in for the built corpus."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -99,3 +100,86 @@ def release_to_samples(release: pd.DataFrame, attribute_names: Sequence[str], co
                              n_respondents=pd.Series(1, index=out.index, dtype="int64"), entropy=0.0)
     samples["frequency"] = with_frequency(samples)
     return samples[[*SAMPLE_COLUMNS, *attribute_names, *QUESTION_COLUMNS]]
+
+
+# ---- the release route: what a release folder's splits allow ---------------------------------------
+# What each split is needed for: the route's notes and the error of a target needing a missing split name it.
+SPLIT_USES = {
+    "train": "training (GRPO trains on train), the local models' base (tokenizer and format warm-up trained on "
+             "train) and the reference predictors (fitted on train)",
+    "dev": "training (each GRPO run's checkpoint is chosen on dev)",
+    "test": "the results on the released corpus's held-out split (results/tables/test.csv)",
+    "cross_demographic": "Table 2 (results/table2.csv) and the model analyses on it (Figures 5 and 8)",
+    "cross_country": "the cross-country results (results/tables/cross_country.csv, Figure 9)",
+    "cross_value": "the cross-value results (results/tables/cross_value.csv, Table 12)",
+}
+
+
+def eval_model_splits(eval_spec: Mapping) -> tuple[str, ...]:
+    """The released splits an evaluated model needs: a trained model train and dev, a local base
+    model train (its tokenizer and warm-up), a hub model none."""
+    weights = eval_spec["weights"]
+    if "trained" in weights:
+        return ("train", "dev")
+    if "base_of" in weights:
+        return ("train",)
+    return ()
+
+
+@dataclass(frozen=True)
+class ReleaseRoute:
+    """What the default target runs on a release folder: the models trained and evaluated, the
+    reference predictors, the evaluated splits, and a note for everything left out."""
+    splits: tuple[str, ...]
+    train_models: tuple[str, ...]
+    eval_models: tuple[str, ...]
+    reference_predictors: tuple[str, ...]
+    eval_datasets: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _no(splits: Sequence[str]) -> str:
+    return f"no {splits[0]} split" if len(splits) == 1 else f"no {', '.join(splits[:-1])} or {splits[-1]} split"
+
+
+def release_route(splits: Sequence[str], train_models: Sequence[str], eval_models: Sequence[str],
+                  eval_specs: Mapping[str, Mapping], reference_predictors: Sequence[str],
+                  eval_datasets: Sequence[str]) -> ReleaseRoute:
+    """The route of a release folder holding `splits`: the configured models, reference predictors
+    and benchmarks whose splits it has, plus the released `test` split (the corpus's held-out split,
+    evaluated whenever the folder has it); a note names each missing split and what it leaves out."""
+    have = set(splits)
+    notes = []
+
+    def lacking(needed: Sequence[str]) -> list[str]:
+        return [s for s in needed if s not in have]
+
+    missing = lacking(("train", "dev"))
+    trainable = [] if missing else list(train_models)
+    if train_models and missing:
+        uses = "; ".join(f"{s} is needed for {SPLIT_USES[s]}" for s in missing)
+        notes.append(f"{_no(missing)}: {', '.join(train_models)} not trained ({uses})")
+    evaluable = [m for m in eval_models if not lacking(eval_model_splits(eval_specs[m]))]
+    dropped = [m for m in eval_models if m not in evaluable]
+    if dropped:
+        notes.append(f"{_no(lacking(('train', 'dev')))}: {', '.join(dropped)} not evaluated (trained on train with "
+                     f"a checkpoint chosen on dev, or a local base built on train)")
+    references = list(reference_predictors) if "train" in have else []
+    if reference_predictors and not references:
+        notes.append(f"no train split: the reference predictors ({', '.join(reference_predictors)}) not run "
+                     f"(they are fitted on train)")
+    datasets = [d for d in eval_datasets if d in have]
+    absent = [d for d in eval_datasets if d not in have]
+    if "test" in have and "test" not in datasets:
+        datasets.append("test")
+    if absent:
+        uses = "; ".join(f"{d} is needed for {SPLIT_USES[d]}" for d in absent)
+        notes.append(f"{_no(absent)}: not evaluated ({uses})")
+    if not (evaluable or references):
+        datasets = []
+    elif datasets:
+        notes.append(f"evaluated on {', '.join(datasets)}: {', '.join(f'results/tables/{d}.csv' for d in datasets)}")
+    else:
+        notes.append(f"nothing to evaluate on: no test split and none of {', '.join(eval_datasets)}")
+    return ReleaseRoute(tuple(splits), tuple(trainable), tuple(evaluable), tuple(references), tuple(datasets),
+                        tuple(notes))

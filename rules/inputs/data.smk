@@ -1,6 +1,6 @@
 # Input functions and settings of the rules in rules/data.smk (kept apart from the rules so that
 # `snakemake --lint` finds no functions mixed with rules).
-
+from dvmap.data.release import SPLIT_USES
 
 SYNTHETIC_SURVEY = f"results/synthetic/wvs7_synthetic_{config['synthetic_size']}.sav"
 
@@ -63,18 +63,17 @@ def get_all_datasets(wildcards=None):
 
 def get_release_split(wildcards):
     """The release's file of a dataset. A split the folder lacks is never taken from an earlier
-    build from the survey (that file may still be in results/): a target needing it is an error."""
+    build from the survey (that file may still be in results/): a target needing it stops the run
+    before any job, naming the split and what needs it (a message, not a traceback)."""
     found = find_release_split(config["release_dir"], wildcards.dataset)
     if found is None:
-        needs = {
-            "dev": " (training selects its checkpoint on dev: add dev.parquet, or set train_models: [] and "
-            "eval_models: [] for the reference rows only)",
-            "train": " (training and the reference predictors)",
-        }
-        raise DVMapError(
-            f"release_dir {config['release_dir']}: no {wildcards.dataset} split ({wildcards.dataset}.parquet "
-            f"or a datasets folder {wildcards.dataset}/), which a requested target needs"
-            f"{needs.get(wildcards.dataset, '')}; the folder has {', '.join(AVAILABLE_DATASETS)}"
+        sys.exit(
+            f"DVMap configuration error: release_dir {config['release_dir']}: no {wildcards.dataset} split "
+            f"({wildcards.dataset}.parquet or a datasets folder {wildcards.dataset}/), which a requested target "
+            f"needs: {wildcards.dataset} is needed for {SPLIT_USES[wildcards.dataset]}; the folder has "
+            f"{', '.join(AVAILABLE_DATASETS)}. The default target (no target named) runs what the folder's "
+            f"splits allow; `train_models: []` and `eval_models: []` in a config file leave out training and "
+            f"the models"
         )
     return str(found)
 

@@ -62,21 +62,10 @@ def get_predictions(wildcards):
     return row_files(MAIN_ENTRIES, "predictions", wildcards.dataset)
 
 
-# Benchmarks to evaluate on: with the released corpus as the source, those its folder has.
-EVAL_DATASETS = [d for d in config["eval_datasets"] if d in AVAILABLE_DATASETS]
-
-
-def note_skipped_benchmarks():
-    """With the released corpus as the source, a benchmark its folder lacks is not evaluated (a
-    split a target needs, such as dev for training, stops the run in get_release_split)."""
-    skipped = [d for d in config["eval_datasets"] if d not in EVAL_DATASETS]
-    if skipped:
-        print(f"DVMap: release_dir has no {', '.join(skipped)} split: not evaluated", file=sys.stderr)
-
-
-note_skipped_benchmarks()
-
-
 def get_eval_targets():
+    """Table 2 and a results table per evaluated dataset (EVAL_DATASETS, rules/common.smk: with the
+    released corpus, the benchmarks its folder has and its test split); none without a row to show."""
+    if not MAIN_ENTRIES:
+        return []
     table2 = ["results/table2.csv"] if "cross_demographic" in EVAL_DATASETS else []
     return [*table2, *expand("results/tables/{dataset}.csv", dataset=EVAL_DATASETS)]

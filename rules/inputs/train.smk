@@ -28,8 +28,16 @@ def get_model_file(folder, split):
 
 
 def corpus_root(variant):
-    """Where a variant's training data lives: its own folder when it filters differently."""
-    return f"results/variants/{variant}" if "filter" in variant_spec(EXPERIMENTS, variant) else "results"
+    """Where a variant's training data lives: its own folder when it filters differently (from the
+    survey's respondents: a target needing it with the released corpus stops before any job)."""
+    if "filter" not in variant_spec(EXPERIMENTS, variant):
+        return "results"
+    if config["data_source"] == "release":
+        sys.exit(
+            f"DVMap configuration error: the {variant} variant refilters the survey's respondents, which the "
+            f"released corpus (data_source: release) lacks: a target that trains it (Table 3's row) needs a survey file"
+        )
+    return f"results/variants/{variant}"
 
 
 def run_template(run):
