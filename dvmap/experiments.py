@@ -18,9 +18,10 @@ MAIN = "main"
 # A table row is identified by what it is, never by a bare name a reference predictor can share:
 # a language-model row by its name in the spec (a table's rows are a mapping, so the names are
 # unique), a reference predictor's row by REFERENCE_ROW + its name, which no spec name can be
-# (schemas/experiments.schema.yaml: names are [a-z0-9_]). So Table 3's ablation row `majority`
-# (the majority-filter model) and the reference predictor `majority` are two rows, `majority` and
-# `reference:majority`, and a claim's `{row: majority}` selects the model.
+# (schemas/experiments.schema.yaml: names are [a-z0-9_]), and no row may be named like a reference
+# predictor (check_experiments). So Table 3's ablation row `majority_vote` (the majority-filter
+# model) and the reference predictor's row `reference:majority` cannot be confused, and a claim's
+# `{row: majority_vote}` selects the model.
 REFERENCE_ROW = "reference:"
 # results/{table}.csv that other rules build: an experiments table of that name would collide
 BUILT_ELSEWHERE = {"table2": "Table 2 (rules/evaluate.smk)", "table11": "Table 11 (rules/general_utility.smk)"}
@@ -111,6 +112,9 @@ def check_experiments(experiments: Mapping, models_spec: Mapping, templates: Map
         shown: dict[tuple[str, str], str] = {}  # (model, variant) -> the row showing it
         for row_name, row in t["rows"].items():
             where = f"tables/{table}/rows/{row_name}"
+            if row_name in predictors:
+                raise SpecError(file, where, f"row '{row_name}' is named like a reference predictor "
+                                "(reference_predictors of the models spec): a reader would take one for the other")
             if row["model"] not in eval_models:
                 raise SpecError(file, f"{where}/model", f"unknown evaluated model '{row['model']}' "
                                 "(eval_models of the models spec)")

@@ -354,7 +354,7 @@ def test_the_spec_claims_what_the_issue_lists():
 def test_ablation_tables_show_the_paper_cells():
     """specs/claims.yaml replaced specs/paper_numbers.yaml: the cells the ablation tables show."""
     cells = paper_cells(SPEC)
-    assert cells["table3"] == {"majority": {"acc_diff": -0.014, "note": "strict filtering +1.4% accuracy over "
+    assert cells["table3"] == {"majority_vote": {"acc_diff": -0.014, "note": "strict filtering +1.4% accuracy over "
                                                                          "majority vote (Qwen3-4B)"}}
     assert cells["table4"]["inference_only_cot"]["vs"] == "base"
     assert cells["table5"]["likert"] == {"acc_diff": -0.016, "wd": 0.155,
@@ -579,7 +579,7 @@ def test_every_verdict_names_its_evidence_and_the_synthetic_survey_never_counts_
     wvs = {"survey": "the WVS-7 file WVS7.sav", "paper_data": True}
     assert judge_claims([size], reader({"results/audit/counts.json": counts}), evidence=wvs).loc[0, "evidence"] == "paper"
     # a row of a model that is not the paper's (the demo's Table 3 on tiny models) is a stand-in too
-    table3 = pd.DataFrame({"row": ["majority"], "dataset": ["cross_demographic"], "model": ["tiny-dvmap"], "n": [600],
+    table3 = pd.DataFrame({"row": ["majority_vote"], "dataset": ["cross_demographic"], "model": ["tiny-dvmap"], "n": [600],
                            "acc_diff_vs_baseline": [-0.02], "acc_diff_ci_low": [-0.03], "acc_diff_ci_high": [-0.01]})
     claim = next(c for c in SPEC["claims"] if c["id"] == "table3_strict_over_majority")
     row = judge_claims([claim], reader({"results/table3.csv": table3}), evidence=wvs,

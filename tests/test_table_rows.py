@@ -1,5 +1,5 @@
 """Row identity in the ablation tables (issue 21): a row is identified by what it is, never by a bare
-name a reference predictor can share. Table 3's ablation row `majority` (the majority-filter model)
+name a reference predictor can share. Table 3's ablation row (the majority-filter model, once `majority`)
 and the reference predictor `majority` are two rows, each with its own score; the experiments spec
 refuses names that would collide, when the DAG is built."""
 import copy
@@ -82,12 +82,13 @@ def default_specs():
 
 def test_table3_majority_filter_row_shows_its_own_models_score(tmp_path, default_specs):
     """The clash of issue 21: Table 3's row `majority` showed the reference predictor `majority`'s
-    score (both filed under (dataset, 'majority')). Now each row has its own."""
-    assert "majority" in default_specs["experiments"]["tables"]["table3"]["rows"]
+    score (both filed under (dataset, 'majority')). Now the row is `majority_vote` (a row may not be
+    named like a reference predictor) and each row has its own score."""
+    assert "majority_vote" in default_specs["experiments"]["tables"]["table3"]["rows"]
     assert "majority" in default_specs["models"]["reference_predictors"]
     table, seeds, acc = run_experiment_table(tmp_path, "table3", default_specs)
-    model_row = table[(table["row"] == "majority") & (table["dataset"] == DATASET)]
-    assert len(model_row) == 1  # a claim's {row: majority, dataset: cross_demographic} picks one row
+    model_row = table[(table["row"] == "majority_vote") & (table["dataset"] == DATASET)]
+    assert len(model_row) == 1  # a claim's {row: majority_vote, dataset: cross_demographic} picks one row
     model_row = model_row.iloc[0]
     assert (model_row["model"], model_row["variant"], model_row["kind"]) == (
         "tiny-dvmap", "majority_filter", "language model")
@@ -100,15 +101,15 @@ def test_table3_majority_filter_row_shows_its_own_models_score(tmp_path, default
     assert model_row["acc_diff_vs_baseline"] == pytest.approx(model_row["acc"] - strict["acc"])
     # every row once, with its own number; reference predictors in their own namespace
     assert table["row"].is_unique
-    assert list(table["row"]) == ["strict", "majority", *(REFERENCE_ROW + p for p in
+    assert list(table["row"]) == ["strict", "majority_vote", *(REFERENCE_ROW + p for p in
                                                           default_specs["models"]["reference_predictors"])]
     for _, line in table.iterrows():
         folder = line["model"] if line["kind"] == "reference predictor" else (
             "tiny-dvmap__s0" if line["row"] == "strict" else "tiny-dvmap__majority_filter__s0")
         assert line["acc"] == pytest.approx(acc[folder]), line["row"]
     assert list(seeds["row"]) == list(table["row"])
-    assert seeds.set_index("row").loc["majority", "acc"] == pytest.approx(acc["tiny-dvmap__majority_filter__s0"])
-    assert seeds.set_index("row").loc["majority", "model"] == "tiny-dvmap"
+    assert seeds.set_index("row").loc["majority_vote", "acc"] == pytest.approx(acc["tiny-dvmap__majority_filter__s0"])
+    assert seeds.set_index("row").loc["majority_vote", "model"] == "tiny-dvmap"
 
 
 def test_every_ablation_table_files_each_row_under_its_own_key(tmp_path, default_specs):
@@ -123,7 +124,7 @@ def test_row_entries_key_rows_by_what_they_are(default_specs):
     rows = table_rows(default_specs["experiments"], default_specs["models"], "table3")
     entries = row_entries(rows, ["majority"])
     assert [(e["row"], e["kind"], e["model"]) for e in entries] == [
-        ("strict", "language model", "tiny-dvmap"), ("majority", "language model", "tiny-dvmap"),
+        ("strict", "language model", "tiny-dvmap"), ("majority_vote", "language model", "tiny-dvmap"),
         ("reference:majority", "reference predictor", "majority")]
     with pytest.raises(ValueError, match="rows share a key"):
         row_entries([rows[0], rows[0]])
@@ -150,9 +151,11 @@ REFUSALS = [
     # (change of the experiments spec, change of the models spec or None, key path, message part)
     (rename_table("table10", "table2"), None, "tables/table2", "results/table2.csv is Table 2"),
     (rename_table("table10", "table11"), None, "tables/table11", "results/table11.csv is Table 11"),
-    (lambda d: d["tables"]["table3"]["rows"].__setitem__("majority_again", {"model": "tiny-dvmap",
+    (lambda d: d["tables"]["table3"]["rows"].__setitem__("majority_vote_again", {"model": "tiny-dvmap",
                                                                             "variant": "majority_filter"}),
-     None, "tables/table3/rows/majority_again", "the same model and variant"),
+     None, "tables/table3/rows/majority_vote_again", "the same model and variant"),
+    (lambda d: d["tables"]["table3"]["rows"].__setitem__("majority", d["tables"]["table3"]["rows"].pop("majority_vote")),
+     None, "tables/table3/rows/majority", "row 'majority' is named like a reference predictor"),
     (lambda d: d["tables"]["table3"]["rows"].__setitem__("other", {"model": "majority"}),
      add_eval_model_named_majority, "tables/table3/rows/other/model", "named like a reference predictor"),
     (lambda d: d["scale"]["sizes"][0].__setitem__("dvmap", "majority"),
