@@ -74,6 +74,7 @@ def read_yaml(path: str | Path) -> Any:
                 if size > MAX_SPEC_NODES:
                     raise SpecError(path, "", f"more than {MAX_SPEC_NODES:,} YAML nodes once its aliases (*name) are "
                                               f"expanded: refused (a spec this large is an alias bomb or a mistake)")
+                _check_unique_keys(path, node)
                 return _stringify_keys(loader.construct_document(node))
             finally:
                 loader.dispose()
@@ -81,6 +82,29 @@ def read_yaml(path: str | Path) -> Any:
         raise SpecError(path, "", f"not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise SpecError(path, "", f"not UTF-8 text: {exc}") from None
+
+
+def _check_unique_keys(path: Path, root: yaml.Node) -> None:
+    """A key written twice in one mapping is an error naming it and its lines: YAML readers keep the
+    last silently (two rows of an ablation table under one name would become one)."""
+    seen_nodes, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in lines:
+                        raise SpecError(path, "", f"key '{key.value}' is written twice in one mapping (lines "
+                                                  f"{lines[key.value]} and {key.start_mark.line + 1}): YAML would keep "
+                                                  "the last silently")
+                    lines[key.value] = key.start_mark.line + 1
+                stack += [key, value]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:

@@ -181,3 +181,13 @@ def test_config_schema_defaults_fill_a_partial_config():
     assert {k: partial[k] for k in ("survey_file", "synthetic_size", "data_source", "release_dir")} == {
         "survey_file": None, "synthetic_size": "demo", "data_source": "wvs", "release_dir": None}
     assert partial["eval_datasets"] == config["eval_datasets"]
+
+
+def test_a_key_written_twice_is_an_error_naming_it(tmp_path):
+    """Two rows of an ablation table under one name: YAML would keep the last silently."""
+    path = tmp_path / "experiments.yaml"
+    path.write_text("tables:\n  table3:\n    rows:\n      strict: {model: a}\n      strict: {model: b}\n")
+    with pytest.raises(SpecError, match=r"key 'strict' is written twice in one mapping \(lines 4 and 5\)"):
+        read_yaml(path)
+    path.write_text("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n")  # a merge key is no duplicate
+    assert read_yaml(path)["other"] == {"x": 1, "y": 2}
