@@ -596,7 +596,7 @@ def judge(claim: Mapping, values: Sequence[Value], sign_only: bool = False) -> t
         return "inconclusive", "the kit's value is undefined (NaN)"
     kind, value = claim["kind"], values[0]
     expect = claim.get("expect")
-    if sign_only and expect and kind in ("value", "point", "direction"):
+    if sign_only and expect and kind in ("value", "point"):  # a direction's own rule below skips its size
         verdict, why = sign_verdict(value, expect) if kind != "point" else _point_sign(value, expect)
         return verdict, f"on stand-ins the sign alone: {why}"
     if kind == "exact":
@@ -624,7 +624,8 @@ def judge(claim: Mapping, values: Sequence[Value], sign_only: bool = False) -> t
             ("sign", *sign_verdict(value, expect))]
         if "paper" in claim and not sign_only:
             parts.append(("size", *band_verdict(value, *paper_band(claim))))
-        return _parts(parts) if len(parts) > 1 else parts[0][1:]
+        verdict, why = _parts(parts) if len(parts) > 1 else parts[0][1:]
+        return verdict, f"on stand-ins the sign alone: {why}" if sign_only else why
     if kind == "correlation":
         value = _with_points(value)
         parts = [("sign", *sign_verdict(value, "negative" if claim["paper"] < 0 else "positive"))]

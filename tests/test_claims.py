@@ -509,6 +509,8 @@ def test_a_direction_with_the_papers_value_is_judged_on_its_size_too():
     assert judge(POSITIVE, [v(0.002, 0.001, 0.003)])[0] == "reproduced"
     assert judge(SIZED, [v(0.002, 0.001, 0.003)], sign_only=True)[0] == "reproduced"
     assert judge({**VALUE, "expect": "positive"}, [v(0.9, 0.8, 1.0)], sign_only=True)[0] == "reproduced"
+    # `each` on stand-ins: every part's sign, not the first's alone
+    assert judge(EACH, [v(0.1, 0.05, 0.15), v(-0.2, -0.3, -0.1)], sign_only=True)[0] == "contradicted"
 
 
 def test_a_band_narrower_than_the_ci_is_undecidable_at_this_n_with_the_n_that_would_decide():
