@@ -55,6 +55,7 @@ OUTPUTS: dict[str, dict] = {
                  "datasets/{dataset}/countries", "datasets/{dataset}/questions"],
         # counts from a random draw of profiles, with their interval (`{key}_draw_low`, `{key}_draw_high`)
         "intervals": ["corpus_samples", "benchmark_samples", "datasets/{dataset}/samples"]},
+    "results/audit/release_prompts.json": {"keys": ["share_identical", "identical", "prompts_given"]},
     "results/audit/leakage.json": {
         "keys": ["profile_overlap/cross_demographic__train", "profile_overlap/cross_demographic__dev",
                  "profile_overlap/cross_demographic__test"]},

@@ -249,6 +249,27 @@ else:
             "../scripts/import_release.py"
 
 
+if config["data_source"] == "release":
+
+    rule audit_release_prompts:
+        """The kit's structured CoT prompts against the release's own `prompt` column, byte for byte."""
+        input:
+            release=get_release_files(),
+            prompts=expand("results/prompts/structured_cot/{dataset}.parquet", dataset=AVAILABLE_DATASETS),
+        output:
+            reported("results/audit/release_prompts.json", "audits/release_prompts", "data audits"),
+        log:
+            "logs/audit_release_prompts.log",
+        benchmark:
+            "benchmarks/audit_release_prompts.tsv"
+        conda:
+            "../envs/data.yaml"
+        params:
+            datasets=AVAILABLE_DATASETS,
+        script:
+            "../scripts/audit_release_prompts.py"
+
+
 rule audit_leakage:
     """Fails the build when any two datasets share a profile, or a benchmark holds trained countries or questions."""
     input:

@@ -88,8 +88,17 @@ def test_train_dev_test_trains_evaluates_on_test_and_judges_the_sizes(built, tmp
 def test_train_dev_test_judges_the_corpus_size_claim(built, tmp_path):
     release = release_dir(built, tmp_path / "release", ["train", "dev", "test"])
     wf = copy_workflow(tmp_path / "wf")
-    release_command(wf, release, "results/audit/counts.json", "results/claims.csv")
-    assert claims_verdicts(wf)["corpus_samples"] != "not run"
+    release_command(wf, release, "results/audit/counts.json", "results/audit/release_prompts.json",
+                    "results/claims.csv")
+    verdicts = claims_verdicts(wf)
+    assert verdicts["corpus_samples"] != "not run"
+    # the release's own prompts (here the demo's, as tools/release_folder.py writes them) rendered byte for byte
+    prompts = json.loads((wf / "results/audit/release_prompts.json").read_text())
+    assert prompts["share_identical"] == 1.0 and prompts["prompts_given"] == prompts["identical"] > 0
+    assert verdicts["release_prompt_format"] == "reproduced"
+    assert verdicts["release_dev_samples"] in ("reproduced", "contradicted")  # the demo's dev is not 7,183
+    claims = pd.read_csv(wf / "results/claims.csv").set_index("id")
+    assert claims.loc["corpus_samples", "survey"].startswith("the released DVMap corpus")
 
 
 @pytest.mark.parametrize("split", ["dev", "test"])

@@ -133,3 +133,14 @@ def test_counts_report():
     assert c["datasets"]["train"]["samples"] == len(data["train"])
     assert sum(c["datasets"]["cross_country"]["per_country"].values()) == len(data["cross_country"])
     assert c["benchmark_samples"] == sum(len(data[b]) for b in splits.BENCHMARKS)
+
+
+def test_release_prompts_report_compares_byte_for_byte():
+    from dvmap.data.audit import release_prompts_report
+
+    release = pd.DataFrame({"prompt": ["a", "b ", "", None]})
+    rendered = pd.DataFrame({"prompt": ["a", "b", "c", "d"]})
+    report = release_prompts_report({"dev": release}, {"dev": rendered})
+    assert report["datasets"]["dev"] == {"samples": 4, "prompts_given": 2, "identical": 1, "first_difference_row": 1}
+    assert report["share_identical"] == 0.5
+    assert "share_identical" not in release_prompts_report({"dev": release.assign(prompt="")}, {"dev": rendered})

@@ -14,11 +14,14 @@ import pandas as pd
 from dvmap.data.splits import CORPUS_SPLITS, DATASETS
 
 
-def release_frame(samples: pd.DataFrame, attribute_names: Sequence[str]) -> pd.DataFrame:
-    """Built samples in the released corpus's column layout (`prompt` left empty)."""
+def release_frame(samples: pd.DataFrame, attribute_names: Sequence[str], prompts: Sequence[str] | str = ""
+                  ) -> pd.DataFrame:
+    """Built samples in the released corpus's column layout (`prompt`: the built structured CoT
+    prompts when given, as the release holds its own, else empty)."""
     return pd.DataFrame({"Q_id": samples["q_id"], **{a: samples[a] for a in attribute_names},
                          "frequency": samples["frequency"], "Category": samples["category"],
-                         "Question": samples["question"], "prompt": "", "Options": samples["options"].map(", ".join),
+                         "Question": samples["question"], "prompt": prompts,
+                         "Options": samples["options"].map(", ".join),
                          "answer": samples["answer"], "data_source": "wvs"})
 
 
@@ -35,7 +38,9 @@ def write_release_folder(results: Path, dest: Path, splits: Sequence[str] = DATA
     for split in splits:
         folder = "corpus" if split in CORPUS_SPLITS else "benchmarks"
         samples = pd.read_parquet(Path(results) / folder / f"{split}.parquet")
-        frame = release_frame(samples, attribute_columns(samples))
+        rendered = Path(results) / "prompts/structured_cot" / f"{split}.parquet"
+        prompts = pd.read_parquet(rendered)["prompt"].to_numpy() if rendered.is_file() else ""
+        frame = release_frame(samples, attribute_columns(samples), prompts)
         if split in hf:
             import datasets
 

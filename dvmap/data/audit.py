@@ -194,3 +194,29 @@ def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Map
         out[total] = value
         out[f"{total}_draw_low"], out[f"{total}_draw_high"] = round(value - half, 1), round(value + half, 1)
     return out
+
+
+def release_prompts_report(released: Mapping[str, pd.DataFrame], rendered: Mapping[str, pd.DataFrame]) -> dict:
+    """The kit's structured CoT prompts against the release's own `prompt` column, row by row (the
+    kit's datasets keep the release's row order): per split the prompts the release gives (a non-empty
+    `prompt`), how many the kit renders byte for byte, and the first that differs; then the totals
+    and `share_identical` (left out when the release gives no prompt: nothing to compare)."""
+    out: dict = {"datasets": {}}
+    given_total = identical_total = 0
+    for name, release in released.items():
+        ours = rendered[name]["prompt"].astype(str).to_numpy()
+        theirs = release["prompt"].fillna("").astype(str).to_numpy() if "prompt" in release else np.array([""] * len(release))
+        if len(ours) != len(theirs):
+            raise ValueError(f"{name}: the release has {len(theirs)} rows, the kit's prompts {len(ours)}")
+        given = theirs != ""
+        same = given & (ours == theirs)
+        differing = np.flatnonzero(given & ~same)
+        out["datasets"][name] = {"samples": int(len(theirs)), "prompts_given": int(given.sum()),
+                                 "identical": int(same.sum()),
+                                 "first_difference_row": int(differing[0]) if len(differing) else None}
+        given_total += int(given.sum())
+        identical_total += int(same.sum())
+    out.update({"prompts_given": given_total, "identical": identical_total})
+    if given_total:
+        out["share_identical"] = round(identical_total / given_total, 6)
+    return out

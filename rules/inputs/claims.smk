@@ -32,7 +32,11 @@ CLAIM_JOB_OUTPUTS = {o: job_outputs(o) for c in CLAIMS["claims"] for o in claim_
 
 for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (issue 15 point 1's come later)
     _unmade = [o for o in claim_outputs(_claim) if not CLAIM_JOB_OUTPUTS[o] and not needs_respondents(o)]
-    if _unmade and not _claim.get("pending"):
+    if (
+        _unmade
+        and not _claim.get("pending")
+        and not (_claim.get("judged_on_release") and config["data_source"] != "release")
+    ):
         sys.exit(
             f"DVMap configuration error: {config['specs']['claims']}: claim '{_claim['id']}': no rule makes "
             f"{', '.join(_unmade)}"
@@ -72,6 +76,8 @@ def claim_not_run(claim, targets, names):
     """Why the run cannot judge a claim (None: it can), decided before any job."""
     if claim.get("pending"):
         return f"pending: {claim['pending']}"
+    if claim.get("judged_on_release") and config["data_source"] != "release":
+        return "a claim about the authors' released corpus: judged with data_source: release (release_dir) only"
     for output in claim_outputs(claim):
         if needs_respondents(output):
             return f"{output} needs the survey's respondents, which the released corpus (data_source: release) lacks"

@@ -61,6 +61,11 @@ def get_all_datasets(wildcards=None):
     return [dataset_path(d) for d in AVAILABLE_DATASETS]
 
 
+def get_release_files():
+    """The release folder's file (or datasets folder) of every split it has, in AVAILABLE_DATASETS' order."""
+    return [str(find_release_split(config["release_dir"], d)) for d in AVAILABLE_DATASETS]
+
+
 def get_release_split(wildcards):
     """The release's file of a dataset. A split the folder lacks is never taken from an earlier
     build from the survey (that file may still be in results/): a target needing it stops the run

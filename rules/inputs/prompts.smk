@@ -9,6 +9,8 @@ def get_data_targets():
     audits = ["results/audit/leakage.json", "results/audit/counts.json"]
     if config["data_source"] == "wvs":
         audits += ["results/audit/filtering.json", "results/audit/answer_identity.json"]
+    else:  # the release's own prompts against the kit's
+        audits.append("results/audit/release_prompts.json")
     return [
         *get_all_datasets(),
         *audits,
