@@ -345,7 +345,8 @@ def test_the_spec_claims_what_the_issue_lists():
     assert kinds == {"exact", "count", "value", "point", "direction", "correlation"}
     assert {c["where"].split(" ")[0] for c in SPEC["claims"]} >= {"Figure", "Table", "Section"}
     assert not any(c["where"].startswith("Section 3") for c in SPEC["claims"])  # sizes are in 4.1 and 4.3
-    sizes = [c for c in SPEC["claims"] if c["id"].endswith("_samples") and c["id"] != "corpus_samples"]
+    sizes = [c for c in SPEC["claims"] if c["id"].endswith("_samples") and c["id"] != "corpus_samples"
+             and not c.get("judged_on_release")]
     assert sum(c["paper"] for c in sizes[1:]) == sizes[0]["paper"]  # 6,240 + 7,973 + 7,340
     assert all(c.get("range") == [-0.005, 0.005] and c["kind"] == "point"
                for c in SPEC["claims"] if c["id"].startswith("table11_"))
