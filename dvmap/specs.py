@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -299,9 +301,30 @@ CHECKS = {
 }
 
 
+# The report renders spec text (the spec tables, the claims) as reStructuredText: a directive in it
+# (`.. include:: /etc/passwd`, `.. raw::`) would run there. docutils.conf turns raw HTML off; text
+# holding a directive marker is refused at the door (the claims table is escaped as well).
+RST_DIRECTIVE = re.compile(r"\.\.\s+[A-Za-z][\w:+-]*::")
+
+
+def check_report_text(data: Any, path: str | Path, where: str = "") -> None:
+    """No string of a spec holds a reStructuredText directive marker (`.. name::`)."""
+    stack = [(where, data)]
+    while stack:
+        key, node = stack.pop()
+        if isinstance(node, Mapping):
+            stack += [(f"{key}/{k}".lstrip("/"), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(f"{key}/{i}".lstrip("/"), v) for i, v in enumerate(node)]
+        elif isinstance(node, str) and RST_DIRECTIVE.search(node):
+            raise SpecError(path, key, f"holds a reStructuredText directive ({RST_DIRECTIVE.search(node).group(0)}), "
+                                       "which the report would run: refused (write it without the '..' and '::')")
+
+
 def load_spec(kind: str, path: str | Path, workflow_dir: str | Path = ROOT) -> dict:
     """Read one spec file, validate it (schema, then cross-field rules) and apply schema defaults."""
     data = read_yaml(path)
+    check_report_text(data, path)
     validate_against_schema(data, kind, path, workflow_dir)
     if kind == "prompts":
         check_prompts(data, path, workflow_dir)

@@ -191,3 +191,14 @@ def test_a_key_written_twice_is_an_error_naming_it(tmp_path):
         read_yaml(path)
     path.write_text("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n")  # a merge key is no duplicate
     assert read_yaml(path)["other"] == {"x": 1, "y": 2}
+
+
+def test_spec_text_holding_a_report_directive_is_refused(tmp_path):
+    """Spec text reaches the report's tables as reStructuredText: `.. include::` would run there."""
+    data = read_yaml(ROOT / "specs/questions.yaml")
+    data["questions"][0]["text"] = "How important is family? .. include:: /etc/passwd"
+    path = tmp_path / "questions.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(SpecError) as err:
+        load_spec("questions", path)
+    assert err.value.key_path == "questions/0/text" and ".. include::" in str(err.value)
