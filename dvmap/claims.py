@@ -746,10 +746,6 @@ def judge_claims(claims: Sequence[Mapping], read: Callable[[str], Any], stand_in
     return frame
 
 
-def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
-    return {v: int((table["verdict"] == v).sum()) for v in VERDICTS}
-
-
 def evidence_counts(table: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Verdicts on the evidence, per kind of evidence (paper, stand-in), each kit number once (rows
     that repeat an earlier claim's number, `same_as`, are left out); `not run` and `error` apart."""

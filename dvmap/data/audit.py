@@ -85,10 +85,9 @@ def _shares(respondents: pd.DataFrame, archetypes: pd.DataFrame) -> dict:
     n_answers = int(archetypes["n_respondents"].sum())
     kept_answers = int(archetypes.loc[kept, "n_respondents"].sum())
     return {"respondents": int(len(respondents)),
-            "respondents_sharing_a_profile": round(float((respondents["profile_id"].map(sizes) > 1).mean()), 6)
-            if len(respondents) else 0.0,
+            "respondents_sharing_a_profile": round(float((respondents["profile_id"].map(sizes) > 1).mean()), 6),
             "answers": n_answers, "answers_in_kept_pairs": kept_answers,
-            "answers_removed_share": round(1 - kept_answers / n_answers, 6) if n_answers else 0.0}
+            "answers_removed_share": round(1 - kept_answers / n_answers, 6)}
 
 
 def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attribute_names: Sequence[str],
@@ -97,13 +96,10 @@ def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attrib
     """Entropy distribution and demographic coverage before vs after the archetype filter. With the
     corpus's countries (iso3) and questions, `corpus` repeats the shares over those only: the paper
     states them of the corpus's samples (its 10 countries and 16 questions), not of the whole file."""
-    sizes = respondents.groupby("profile_id").size()
-    shared = respondents["profile_id"].map(sizes) > 1
+    shares = _shares(respondents, archetypes)  # the same shares as `corpus`, over the whole file
     h = archetypes["entropy"].to_numpy()
     counts, _ = np.histogram(h, bins=ENTROPY_BIN_EDGES)
     kept = archetypes["kept"].to_numpy()
-    n_answers = int(archetypes["n_respondents"].sum())
-    kept_answers = int(archetypes.loc[kept, "n_respondents"].sum())
     # Coverage: pairs per profile before/after, summed per attribute label over the profile table.
     profile_index = pd.Index(archetypes["profile_id"].unique())
     codes = profile_index.get_indexer(archetypes["profile_id"])
@@ -121,15 +117,15 @@ def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attrib
               for lo, hi in zip(ENTROPY_BIN_EDGES[:-1], ENTROPY_BIN_EDGES[1:])]
     return {
         "filter": dict(filter_spec),
-        "respondents": int(len(respondents)),
-        "profiles": int(sizes.size),
-        "respondents_sharing_a_profile": round(float(shared.mean()), 6),
+        "respondents": shares["respondents"],
+        "profiles": int(respondents["profile_id"].nunique()),
+        "respondents_sharing_a_profile": shares["respondents_sharing_a_profile"],
         "pairs": int(len(archetypes)),
         "pairs_kept": int(kept.sum()),
         "pairs_removed_share": round(float(1 - kept.mean()), 6),
-        "answers": n_answers,
-        "answers_in_kept_pairs": kept_answers,
-        "answers_removed_share": round(1 - kept_answers / n_answers, 6),
+        "answers": shares["answers"],
+        "answers_in_kept_pairs": shares["answers_in_kept_pairs"],
+        "answers_removed_share": shares["answers_removed_share"],
         "entropy_histogram": dict(zip(labels, counts.astype(int).tolist())),
         "entropy_mean_shared_profiles": round(float(h[archetypes["n_respondents"].to_numpy() > 1].mean()), 6)
         if (archetypes["n_respondents"] > 1).any() else 0.0,
