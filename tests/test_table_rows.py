@@ -2,7 +2,6 @@
 name a reference predictor can share. Table 3's ablation row (the majority-filter model, once `majority`)
 and the reference predictor `majority` are two rows, each with its own score; the experiments spec
 refuses names that would collide, when the DAG is built."""
-import copy
 import json
 import runpy
 from types import SimpleNamespace
@@ -10,6 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from test_experiments import write_spec
 from test_specs import DEFAULT_PATHS
 
 from dvmap.errors import SpecError
@@ -131,14 +131,6 @@ def test_row_entries_key_rows_by_what_they_are(default_specs):
 
 
 # ---- the spec refuses colliding names, naming the file and the key --------------------------------
-def write(tmp_path, kind, change) -> str:
-    data = copy.deepcopy(read_yaml(DEFAULT_PATHS[kind]))
-    change(data)
-    path = tmp_path / f"{kind}.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True))
-    return str(path)
-
-
 def rename_table(old, new):
     return lambda d: d["tables"].__setitem__(new, d["tables"].pop(old))
 
@@ -168,9 +160,9 @@ REFUSALS = [
 @pytest.mark.parametrize("change,models_change,key_path,message", REFUSALS, ids=[r[2] for r in REFUSALS])
 def test_experiments_spec_refuses_colliding_names(tmp_path, monkeypatch, change, models_change, key_path, message):
     monkeypatch.chdir(ROOT)
-    paths = {**DEFAULT_PATHS, "experiments": write(tmp_path, "experiments", change)}
+    paths = {**DEFAULT_PATHS, "experiments": write_spec(tmp_path, "experiments", change)}
     if models_change:
-        paths["models"] = write(tmp_path, "models", models_change)
+        paths["models"] = write_spec(tmp_path, "models", models_change)
     with pytest.raises(SpecError) as err:
         load_all(paths)
     assert (str(err.value.file), err.value.key_path) == (paths["experiments"], key_path)

@@ -27,16 +27,17 @@ def needs_respondents(output):
     )
 
 
+def release_claim_without_release(claim):
+    """A claim about the authors' released corpus in a run that reads a survey: never judged here."""
+    return claim.get("judged_on_release") and config["data_source"] != "release"
+
+
 CLAIM_JOB_OUTPUTS = {o: job_outputs(o) for c in CLAIMS["claims"] for o in claim_outputs(c)}
 
 
 for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (issue 15 point 1's come later)
     _unmade = [o for o in claim_outputs(_claim) if not CLAIM_JOB_OUTPUTS[o] and not needs_respondents(o)]
-    if (
-        _unmade
-        and not _claim.get("pending")
-        and not (_claim.get("judged_on_release") and config["data_source"] != "release")
-    ):
+    if _unmade and not _claim.get("pending") and not release_claim_without_release(_claim):
         sys.exit(
             f"DVMap configuration error: {config['specs']['claims']}: claim '{_claim['id']}': no rule makes "
             f"{', '.join(_unmade)}"
@@ -76,7 +77,7 @@ def claim_not_run(claim, targets, names):
     """Why the run cannot judge a claim (None: it can), decided before any job."""
     if claim.get("pending"):
         return f"pending: {claim['pending']}"
-    if claim.get("judged_on_release") and config["data_source"] != "release":
+    if release_claim_without_release(claim):
         return "a claim about the authors' released corpus: judged with data_source: release (release_dir) only"
     for output in claim_outputs(claim):
         if needs_respondents(output):
