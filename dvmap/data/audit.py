@@ -167,11 +167,11 @@ def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Map
     out: dict = {"datasets": {}, "sampling_shortfalls": list(shortfalls)}
     if missing:
         out["missing_attribute_codes"] = missing_attributes_report(missing)
-    variances = {}
+    squared_halves = {}  # per dataset: (z x the count's SD)^2, which add over independent draws
     for name, d in datasets.items():
         # the count's spread over redraws of the same number of profiles (stats.count_draw_interval)
         low, high = count_draw_interval(d.groupby("profile_id", sort=False).size().to_numpy())
-        variances[name] = ((high - low) / 2) ** 2
+        squared_halves[name] = ((high - low) / 2) ** 2
         out["datasets"][name] = {
             "samples": int(len(d)),
             "samples_draw_low": round(low, 1),
@@ -186,7 +186,7 @@ def counts_report(datasets: Mapping[str, pd.DataFrame], shortfalls: Sequence[Map
                          ("corpus_samples", ("train", "dev", "test"))):
         present = [p for p in parts if p in out["datasets"]]
         value = sum(out["datasets"][p]["samples"] for p in present)
-        half = float(np.sqrt(sum(variances[p] for p in present)))  # independent draws: variances add
+        half = float(np.sqrt(sum(squared_halves[p] for p in present)))  # independent draws: variances add
         out[total] = value
         out[f"{total}_draw_low"], out[f"{total}_draw_high"] = round(value - half, 1), round(value + half, 1)
     return out
