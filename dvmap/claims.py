@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from dvmap.errors import DVMapError, SpecError
+from dvmap.evaluate.tables import PER_GROUP_COLUMNS
 from dvmap.redact import escape_report_text
 from dvmap.stats import fisher_z_ci
 
@@ -86,8 +87,10 @@ OUTPUTS: dict[str, dict] = {
         "n": "n_attributes"},
     "results/table2.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
-    "results/tables/{dataset}_per_group.csv": {  # accuracy per country (or question), no CI
-        "columns": ["model", "country", "q_id", "n", "acc"], "values": _MODELS, "n": "n"},
+    "results/tables/{dataset}_per_group.csv": {  # accuracy per country (or question) with CIs and ranks (Figure 3)
+        "columns": [*(c.format(group="country") for c in PER_GROUP_COLUMNS), "q_id"],  # per question: cross_value
+        "values": {**_MODELS, "kind": ("language model", "reference predictor"), "country": "countries",
+                   "q_id": "questions"}, "n": "n"},
     "results/tables/{dataset}_paired_tests.csv": {
         "columns": ["dataset", "model_a", "model_b", "n", "n_pairs", "acc_diff", "acc_diff_ci_low", "acc_diff_ci_high",
                     "only_a_correct", "only_b_correct", "mcnemar_p_max"],
@@ -216,12 +219,19 @@ def spec_universes(specs: Mapping) -> dict[str, Any]:
     }
 
 
-def _check_selector(selector: Mapping, universes: Mapping[str, set], needs_ci: bool, file, where: str) -> None:
+def _check_selector(selector: Mapping, universes: Mapping[str, set], needs_ci: bool, file, where: str,
+                    several: bool = True) -> None:
+    """A selector against the outputs' formats and the specs. `several`: it may name several rows
+    (`every`), as a claim's own selectors may; the parts of a difference, a mean or an ordering may not."""
     for combination in COMBINATIONS:
         if combination in selector:
             for i, part in enumerate(selector[combination]):
-                _check_selector(part, universes, needs_ci, file, f"{where}/{combination}/{i}")
+                _check_selector(part, universes, needs_ci, file, f"{where}/{combination}/{i}", several=False)
             return
+    if "every" in selector and not several:
+        raise SpecError(
+            file, f"{where}/every", "`every` names several rows: it belongs to a claim's own selector (kit or each), "
+                                    "not to a part of a difference, a mean or an ordering")
     fmt = output_format(selector["output"], universes)
     if fmt is None:
         raise SpecError(file, f"{where}/output", f"'{selector['output']}' is not an output of the kit a claim can read "
@@ -241,18 +251,23 @@ def _check_selector(selector: Mapping, universes: Mapping[str, set], needs_ci: b
                                          "this kind of claim needs one (a design count or a share is kind: exact)")
         return
     columns = fmt["columns"]
-    for column in [selector["column"], *selector.get("where", {}), *([selector["argmax"]] if "argmax" in selector else [])]:
+    named = [("column", selector["column"]), *((f"where/{c}", c) for c in selector.get("where", {})),
+             *((f"except/{c}", c) for c in selector.get("except", {})),
+             *((k, selector[k]) for k in ("argmax", "every") if k in selector)]
+    for place, column in named:
         if column not in columns:
-            raise SpecError(file, f"{where}/column" if column == selector["column"] else f"{where}/where/{column}",
-                            f"{selector['output']} has no column '{column}' (columns: {', '.join(columns)})")
-    for column, value in selector.get("where", {}).items():
-        allowed = fmt.get("values", {}).get(column)
-        known = universes[allowed] if isinstance(allowed, str) else set(allowed or ())
-        if allowed == "countries" and re.fullmatch(r"[A-Z]{3}", str(value)):
-            continue  # a paper country a smaller run leaves out (the test preset's five): not run, no row
-        if allowed is not None and value not in known:
-            raise SpecError(file, f"{where}/where/{column}", f"unknown {column} '{value}' in {selector['output']} "
-                                                             f"(known: {', '.join(sorted(map(str, known)))})")
+            raise SpecError(file, f"{where}/{place}", f"{selector['output']} has no column '{column}' "
+                                                      f"(columns: {', '.join(columns)})")
+    for field in ("where", "except"):
+        for column, value in selector.get(field, {}).items():
+            allowed = fmt.get("values", {}).get(column)
+            known = universes[allowed] if isinstance(allowed, str) else set(allowed or ())
+            if allowed == "countries" and re.fullmatch(r"[A-Z]{3}", str(value)):
+                continue  # a paper country a smaller run leaves out (the test preset's five): not run, no row
+            if allowed is not None and value not in known:
+                raise SpecError(file, f"{where}/{field}/{column}", f"unknown {column} '{value}' in "
+                                                                   f"{selector['output']} (known: "
+                                                                   f"{', '.join(sorted(map(str, known)))})")
     if needs_ci and ci_columns(fmt, selector["column"]) is None:
         raise SpecError(file, f"{where}/column", f"{selector['output']}: column '{selector['column']}' has no CI; "
                                                  "this kind of claim needs one")
@@ -280,7 +295,8 @@ def check_claims(spec: Mapping, universes: Mapping[str, set], file) -> None:
         needs_ci = claim["kind"] not in ("exact", "point") and not claim.get("pending")  # pending: no CI yet
         field = "items" if claim["kind"] == "ordering" else "each" if "each" in claim else "kit"
         for j, selector in enumerate(claim_selectors(claim)):
-            _check_selector(selector, universes, needs_ci, file, f"{where}/{field}" + (f"/{j}" if field != "kit" else ""))
+            _check_selector(selector, universes, needs_ci, file, f"{where}/{field}" + (f"/{j}" if field != "kit" else ""),
+                            several=claim["kind"] != "ordering")
         cell = claim.get("cell")
         if cell is not None:
             _check_cell(cell, universes["table_rows"], file, f"{where}/cell")
@@ -461,23 +477,59 @@ def _select_leaf(selector: Mapping, read: Callable[[str], Any], stand_ins: Mappi
     data = read(output)
     if "key" in selector:
         return _select_key(selector, data)
+    rows, described = _rows(selector, data, stand_ins, used)
+    if len(rows) > 1:
+        raise SelectionError(f"{output}: {len(rows)} rows match {described or 'the selector'}; a claim's "
+                             "selector must pick one row")
+    return _row_value(selector, data, rows.iloc[0], described)
+
+
+def select_each(selector: Mapping, read: Callable[[str], Any], stand_ins: Mapping[str, str] | None = None,
+                used: list[str] | None = None) -> list[Value]:
+    """The numbers a claim's selector names: one, or with `every: column` one per row that `where`
+    picks (less the rows `except` names), one row per value of that column."""
+    if "every" not in selector:
+        return [select(selector, read, stand_ins, used)]
+    data = read(selector["output"])
+    rows, described = _rows(selector, data, stand_ins, used)
+    column = selector["every"]
+    repeated = rows[column].astype(str).duplicated()
+    if repeated.any():
+        raise SelectionError(f"{selector['output']}: several rows with {described}, {column} = "
+                             f"{rows.loc[repeated, column].iloc[0]}; `every: {column}` takes one row per {column}")
+    return [_row_value(selector, data, row, f"{described}, {column} = {row[column]}".lstrip(", "))
+            for _, row in rows.iterrows()]
+
+
+def _swap(where: Mapping[str, Any], stand_ins: Mapping[str, str] | None) -> dict:
+    return {c: (stand_ins or {}).get(str(v), v) for c, v in where.items()}
+
+
+def _rows(selector: Mapping, data: Any, stand_ins: Mapping[str, str] | None,
+          used: list[str] | None) -> tuple[pd.DataFrame, str]:
+    """The rows a CSV selector picks (`where`, with stand-ins for values the run lacks; less the rows
+    `except` names; the `argmax` row among them) and their description."""
+    output = selector["output"]
     if not isinstance(data, pd.DataFrame):
         raise SelectionError(f"{output} is not a table")
-    fmt = output_format(output) or {}
-    where = dict(selector.get("where", {}))
-    for column in [selector["column"], *where, *([selector["argmax"]] if "argmax" in selector else [])]:
+    where, excluded = dict(selector.get("where", {})), dict(selector.get("except", {}))
+    for column in [selector["column"], *where, *excluded, *(selector[k] for k in ("argmax", "every") if k in selector)]:
         if column not in data.columns:
             raise SelectionError(f"{output}: no column '{column}' (a claim selects it; columns: "
                                  f"{', '.join(map(str, data.columns))})")
     rows = data[_matches(data, where)]
     if rows.empty and stand_ins:
-        swapped = {c: stand_ins.get(str(v), v) for c, v in where.items()}
+        swapped = _swap(where, stand_ins)
         if swapped != where:
             rows = data[_matches(data, swapped)]
             if not rows.empty and used is not None:
                 used.extend(f"{swapped[c]} for {where[c]}" for c in where if swapped[c] != where[c])
             where = swapped
-    described = ", ".join(f"{c} = {v}" for c, v in where.items())
+    if excluded:  # a row the run lacks is looked for under its stand-in, as `where` is
+        if not _matches(data, excluded).any():
+            excluded = _swap(excluded, stand_ins)
+        rows = rows[~_matches(rows, excluded)]
+    described = ", ".join([*(f"{c} = {v}" for c, v in where.items()), *(f"{c} != {v}" for c, v in excluded.items())])
     if rows.empty:
         raise NotRun(f"{output} has no row with {described}: the run lacks it")
     if "argmax" in selector:  # the row with the largest value of a column among those matching
@@ -486,10 +538,13 @@ def _select_leaf(selector: Mapping, read: Callable[[str], Any], stand_ins: Mappi
             raise SelectionError(f"{output}: column '{selector['argmax']}' has no number in the rows with {described}")
         rows = rows.loc[[order.idxmax()]]
         described += f", the largest {selector['argmax']}"
-    if len(rows) > 1:
-        raise SelectionError(f"{output}: {len(rows)} rows match {described or 'the selector'}; a claim's "
-                             "selector must pick one row")
-    row = rows.iloc[0]
+    return rows, described
+
+
+def _row_value(selector: Mapping, data: pd.DataFrame, row: pd.Series, described: str) -> Value:
+    """The selector's column of one row, with its CI, n and models, in the unit `convert` asks for."""
+    output = selector["output"]
+    fmt = output_format(output) or {}
     factor = 1.0
     if "convert" in selector:
         units = CONVERSIONS[selector["convert"]]
@@ -621,12 +676,16 @@ def judge(claim: Mapping, values: Sequence[Value], sign_only: bool = False) -> t
             f"the point value {value.value:g} is {'inside' if inside else 'outside'} [{low:g}, {high:g}] "
             "(the paper compares point values; the CI is shown beside it)")
     if kind == "direction":
-        parts = [(f"{i + 1}", *sign_verdict(v, expect)) for i, v in enumerate(values)] if len(values) > 1 else [
+        parts = [(_label(v, i), *sign_verdict(v, expect)) for i, v in enumerate(values)] if len(values) > 1 else [
             ("sign", *sign_verdict(value, expect))]
         if "paper" in claim and not sign_only:
-            parts.append(("size", *band_verdict(value, *paper_band(claim))))
+            parts += [(f"size {_label(v, i)}" if len(values) > 1 else "size", *band_verdict(v, *paper_band(claim)))
+                      for i, v in enumerate(values)]
         verdict, why = _parts(parts) if len(parts) > 1 else parts[0][1:]
         return verdict, f"on stand-ins the sign alone: {why}" if sign_only else why
+    if kind == "rank":  # in the top `paper` (a rank is no size: stand-ins are judged the same way)
+        parts = [(_label(v, i), *rank_verdict(v, claim["paper"])) for i, v in enumerate(values)]
+        return _parts(parts) if len(parts) > 1 else parts[0][1:]
     if kind == "correlation":
         value = _with_points(value)
         parts = [("sign", *sign_verdict(value, "negative" if claim["paper"] < 0 else "positive"))]
@@ -639,6 +698,25 @@ def judge(claim: Mapping, values: Sequence[Value], sign_only: bool = False) -> t
         return _parts([(f"{i + 1} {sign} {j + 1}", *sign_verdict(difference(values[i], values[j]), expect))
                        for i in range(len(values)) for j in range(i + 1, len(values))])
     raise ValueError(f"unknown kind of claim '{kind}'")
+
+
+def rank_verdict(value: Value, top: float) -> tuple[str, str]:
+    """A rank (1 the best) against the paper's top k: reproduced when its whole 95% interval lies in
+    1..k, contradicted when the interval lies below the top k, inconclusive when it straddles k."""
+    if not value.has_ci:
+        return "inconclusive", f"rank {value.value:g} has no interval"
+    shown = f"rank {value.value:g} [{value.low:g}, {value.high:g}]"
+    if value.high <= top + EPS:
+        return "reproduced", f"{shown} within the top {top:g}"
+    if value.low > top + EPS:
+        return "contradicted", f"{shown} below the top {top:g}"
+    return "inconclusive", f"{shown} straddles the top {top:g}"
+
+
+def _label(value: Value, i: int) -> str:
+    """A part's name in a reason: the row it was read from ([...] of its source), or its number."""
+    found = re.search(r"\[(.*)\]$", value.source)
+    return found.group(1) if found else f"{i + 1}"
 
 
 def _point_sign(value: Value, expect: str) -> tuple[str, str]:
@@ -658,6 +736,8 @@ def _paper_text(claim: Mapping) -> str:
     if claim["kind"] == "ordering":
         sign = " > " if claim.get("order", "decreasing") == "decreasing" else " < "
         return sign.join(f"{p:g}" for p in paper) if paper else f"items {claim.get('order', 'decreasing')}"
+    if claim["kind"] == "rank":
+        return f"top {paper:g}"
     parts = [] if paper is None else [f"{paper:g}"]
     if "range" in claim:
         parts.append(f"in [{claim['range'][0]:g}, {claim['range'][1]:g}]")
@@ -679,6 +759,8 @@ def _selector_text(selector: Mapping) -> str:
     where = ", ".join(f"{c}={v}" for c, v in selector.get("where", {}).items())
     text = f"{selector['output']}: {selector['column']}" + (f" [{where}]" if where else "")
     text += f", the row of largest {selector['argmax']}" if "argmax" in selector else ""
+    text += "".join(f", {c} != {v}" for c, v in selector.get("except", {}).items())
+    text += f", every {selector['every']}" if "every" in selector else ""
     return f"|{text}|" if selector.get("abs") else text
 
 
@@ -708,7 +790,7 @@ def judge_claims(claims: Sequence[Mapping], read: Callable[[str], Any], stand_in
                 raise NotRun(not_run[claim["id"]])
             if claim.get("pending"):  # no output answers it yet
                 raise NotRun(f"pending: {claim['pending']}")
-            values = [select(s, read, stand_ins, used) for s in claim_selectors(claim)]
+            values = [v for s in claim_selectors(claim) for v in select_each(s, read, stand_ins, used)]
             for value in values:
                 check_value(value)
         except NotRun as reason:

@@ -13,6 +13,8 @@ number means the same thing in every table and figure.
   multinomial_draws  how often each of n units is drawn in each resample (a bootstrap as weights)
   bootstrap_scores   accuracy / balanced accuracy of predictions on such weighted resamples
   seed_bootstrap     a statistic averaged over seeds, CI over units (stratified) and seeds
+  group_bootstrap    per-group means of several models on the same units, resampled jointly (paired)
+                     within groups and over each model's seeds: CIs, differences to the other groups, ranks
   seed_term          t_{0.975,k-1} s / sqrt(k), the seeds' half-width
   combined_ci        over seeds: bootstrap half-widths averaged, combined with the seed term
   difference_ci      a difference from standard errors (normal interval) and the seed term
@@ -203,6 +205,70 @@ def seed_bootstrap(statistic: Callable[[np.ndarray, int], np.ndarray], n_units: 
         return Estimate(value, float("nan"), float("nan"), seed_sd, n_seeds)
     low, high = percentile_ci(replicates)
     return Estimate(value, float(low), float(high), seed_sd, n_seeds)
+
+
+@dataclass(frozen=True)
+class GroupReplicates:
+    """Per-group means of M models on the same units (group_bootstrap): the point values and B
+    bootstrap replicates, each (M, G) or (B, M, G); `rest` is the mean over the other groups' units."""
+
+    labels: list
+    sizes: np.ndarray
+    point: np.ndarray
+    rest: np.ndarray
+    replicates: np.ndarray
+    rest_replicates: np.ndarray
+
+    def ranks(self, among: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rank of each model among the models `among` (a boolean mask over M) within each group, 1
+        the highest mean, ties sharing the better rank; (point, CI low, CI high), each (M, G), NaN
+        outside `among`. The CI takes the 2.5% and 97.5% quantiles of the replicates' ranks at the
+        ranks on either side (an integer interval that covers at least 95%)."""
+        def rank(values: np.ndarray) -> np.ndarray:  # (..., M, G) -> ranks over M
+            inside = values[..., among, :]
+            above = (inside[..., None, :, :] > inside[..., :, None, :]).sum(axis=-2)  # models strictly higher
+            out = np.full(values.shape, np.nan)
+            out[..., among, :] = 1 + above
+            return out
+        replicated = rank(self.replicates)
+        low = np.quantile(replicated, CI_QUANTILES[0], axis=0, method="lower")
+        high = np.quantile(replicated, CI_QUANTILES[1], axis=0, method="higher")
+        return rank(self.point), low, high
+
+
+def group_bootstrap(scores: Sequence[np.ndarray], groups: np.ndarray, n_resamples: int, seed: int) -> GroupReplicates:
+    """Per-group means of several models' per-unit scores (`scores`: one (seeds, n) array per model,
+    the same n units in the same order), with B = n_resamples replicates drawn jointly: the units
+    within each group with replacement (each group keeps its size), the same draw for every model,
+    so comparisons between models are paired, and each model's seeds with replacement, as
+    seed_bootstrap draws them. Groups in order of first appearance."""
+    groups = np.asarray(groups)
+    labels = list(dict.fromkeys(groups.tolist()))
+    strata = [np.flatnonzero(groups == label) for label in labels]
+    sizes = np.array([len(s) for s in strata])
+    if not len(strata) or sizes.min() == 0:
+        raise ValueError("group_bootstrap needs at least one unit in every group")
+    bounds = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # resample() lays the strata out in order
+    rng = np.random.default_rng(seed)
+    idx = resample(rng, strata, n_resamples)
+    point, replicates = [], []
+    for model_scores in scores:
+        values = np.atleast_2d(np.asarray(model_scores, dtype=float))
+        k = len(values)
+        sums = np.stack([np.add.reduceat(v[idx], bounds, axis=1) for v in values])  # (seeds, B, G)
+        drawn = rng.integers(0, k, (n_resamples, k)) if k > 1 else np.zeros((n_resamples, 1), dtype=int)
+        replicates.append(sums[drawn, np.arange(n_resamples)[:, None]].mean(axis=1))  # (B, G) sums
+        point.append(np.stack([[v[s].sum() for s in strata] for v in values]).mean(axis=0))
+    sums_point, sums_replicated = np.stack(point), np.stack(replicates, axis=1)  # (M, G), (B, M, G)
+    total = sizes.sum()
+
+    def rest(sums: np.ndarray) -> np.ndarray:
+        others = total - sizes
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(others > 0, (sums.sum(axis=-1, keepdims=True) - sums) / np.maximum(others, 1), np.nan)
+
+    return GroupReplicates(labels, sizes, sums_point / sizes, rest(sums_point), sums_replicated / sizes,
+                           rest(sums_replicated))
 
 
 # ---- CIs over training seeds --------------------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ rule score:
 
 rule results_table:
     """Per dataset: models (mean over seeds) and reference predictors with metrics and CIs, the
-    per-seed values, accuracy per country (per question for cross_value), paired tests, a figure."""
+    per-seed values, accuracy per country (per question for cross_value) with CIs and ranks, paired
+    tests, a figure."""
     input:
         scores=get_scores,
         predictions=get_predictions,

@@ -1,5 +1,5 @@
 """Snakemake adapter: one dataset's results table (a trained model's row is the mean over its
-seeds), the per-seed values, accuracy per group, paired tests, figure."""
+seeds), the per-seed values, accuracy per group with CIs and ranks (Figure 3), paired tests, figure."""
 import json
 
 import pandas as pd
@@ -29,10 +29,10 @@ with logged(sm.log[0]):
         sm.output.table, index=False)
     seeds_table(rows, scores, dataset).to_csv(sm.output.seeds, index=False)
     group = "q_id" if dataset == "cross_value" else "country"
-    per_group = per_group_table(parsed, group)
+    per_group = per_group_table(parsed, group, {r["name"]: r["kind"] for r in rows}, sm.params.seed)
     per_group.to_csv(sm.output.per_group, index=False)
     paired_table(parsed, sm.params.comparisons, dataset, sm.params.seed).to_csv(sm.output.paired, index=False)
     references = [r["name"] for r in rows if r["kind"] == "reference predictor"]
     label = "question" if group == "q_id" else "country"
-    grouped_bar_figure(per_group, group, f"{dataset}: accuracy per {label} (n = {len(samples)}; models: mean over seeds)",
-                       sm.output.figure, references)
+    title = f"{dataset}: accuracy per {label} (n = {len(samples)}; 95% CIs; models: mean over seeds)"
+    grouped_bar_figure(per_group, group, title, sm.output.figure, references)

@@ -59,6 +59,7 @@ COUNT = {"kind": "count", "paper": 7940}
 POINT = {"kind": "point", "range": [-0.005, 0.005]}
 SIZED = {"kind": "direction", "expect": "positive", "paper": 0.128, "tolerance": 0.03}
 EACH = {"kind": "direction", "expect": "positive", "each": [{}, {}]}
+RANK = {"kind": "rank", "paper": 3}
 
 
 @pytest.mark.parametrize("claim,values,verdict", [
@@ -98,6 +99,12 @@ EACH = {"kind": "direction", "expect": "positive", "each": [{}, {}]}
     (EACH, [v(0.1, 0.05, 0.15), v(0.2, 0.1, 0.3)], "reproduced"),
     (EACH, [v(0.1, 0.05, 0.15), v(0.0, -0.1, 0.1)], "inconclusive"),
     (EACH, [v(0.1, 0.05, 0.15), v(-0.2, -0.3, -0.1)], "contradicted"),
+    (RANK, [v(1, 1, 3)], "reproduced"),                     # the whole interval in the top 3
+    (RANK, [v(2, 1, 2), v(3, 3, 3)], "reproduced"),         # every country
+    (RANK, [v(3, 2, 4)], "inconclusive"),                   # straddles 3
+    (RANK, [v(4, 4, 6)], "contradicted"),
+    (RANK, [v(1, 1, 1), v(5, 4, 5)], "contradicted"),       # one country below the top 3 is enough
+    (RANK, [v(2)], "inconclusive"),                         # no interval
     (CORRELATION, [v(-0.8, -0.9, -0.7)], "reproduced"),
     (CORRELATION, [v(-0.8, -1.0, -0.6)], "reproduced"),     # on the size band's bounds
     (CORRELATION, [v(-0.5, -0.59, -0.4)], "contradicted"),  # the right sign, far too weak
@@ -283,6 +290,10 @@ ORDERED = {"id": "ordered", "where": "Figure 6", "claim": "the gain shrinks", "k
      "column": "acc_diff"} for s in ("0.6b", "1.7b", "4b")]}
 
 
+PER_COUNTRY = {"output": "results/tables/cross_demographic_per_group.csv", "where": {"model": "qwen3-8b-dvmap"},
+               "column": "rank"}
+
+
 def set_kit(i, **kit):
     return lambda d: d["claims"][i].__setitem__("kit", kit)
 
@@ -321,6 +332,23 @@ def set_kit(i, **kit):
      "is not decreasing"),
     (lambda d: d["claims"].append({**ORDERED, "paper": [0.162, 0.107]}), f"claims/{len(SPEC['claims'])}/paper",
      "2 values for 3 items"),
+    # Figure 3's selectors: `every` names several rows, so it cannot be a part of a difference or an ordering;
+    # `except` names columns and values the output has; a rank is a top k, with no band or sign
+    (set_kit(AT["fig3_top3_every_country"], difference=[{**PER_COUNTRY, "every": "country"}, PER_COUNTRY]),
+     f"claims/{AT['fig3_top3_every_country']}/kit/difference/0/every", "`every` names several rows"),
+    (lambda d: d["claims"].append({**ORDERED, "items": [{**ORDERED["items"][0], "every": "model_a"},
+                                                        *ORDERED["items"][1:]]}),
+     f"claims/{len(SPEC['claims'])}/items/0/every", "`every` names several rows"),
+    (set_kit(AT["fig3_top3_every_country"], **PER_COUNTRY, every="country", **{"except": {"flavour": "x"}}),
+     f"claims/{AT['fig3_top3_every_country']}/kit/except/flavour", "has no column 'flavour'"),
+    (set_kit(AT["fig3_top3_every_country"], **PER_COUNTRY, every="country", **{"except": {"model": "qwen3-9b"}}),
+     f"claims/{AT['fig3_top3_every_country']}/kit/except/model", "unknown model 'qwen3-9b'"),
+    (set_kit(AT["fig3_top3_every_country"], **PER_COUNTRY, every="flavour"),
+     f"claims/{AT['fig3_top3_every_country']}/kit/every", "has no column 'flavour'"),
+    (lambda d: d["claims"][AT["fig3_top3_every_country"]].update(tolerance=1),
+     f"claims/{AT['fig3_top3_every_country']}", "should not be valid"),
+    (lambda d: d["claims"][AT["fig3_top3_every_country"]].update(paper=2.5),
+     f"claims/{AT['fig3_top3_every_country']}/paper", "is not of type 'integer'"),
 ])
 def test_a_bad_claim_is_a_named_error(tmp_path, change, key_path, message):
     path, load = load_claims(tmp_path, change)
@@ -342,7 +370,7 @@ def test_the_spec_claims_what_the_issue_lists():
               "income_flip_pairs": 5446}
     assert {k: paper[k][1] for k in wanted} == wanted
     kinds = {c["kind"] for c in SPEC["claims"]}
-    assert kinds == {"exact", "count", "value", "point", "direction", "correlation"}
+    assert kinds == {"exact", "count", "value", "point", "direction", "correlation", "rank"}
     assert {c["where"].split(" ")[0] for c in SPEC["claims"]} >= {"Figure", "Table", "Section"}
     assert not any(c["where"].startswith("Section 3") for c in SPEC["claims"])  # sizes are in 4.1 and 4.3
     sizes = [c for c in SPEC["claims"] if c["id"].endswith("_samples") and c["id"] != "corpus_samples"
@@ -418,7 +446,8 @@ def claims_inputs(proc) -> set[str]:
 def test_default_run_judges_its_own_outputs_and_trains_nothing_more(workflow):
     proc = snakemake(workflow, "-n")
     assert claims_inputs(proc) == {"results/audit/counts.json", "results/audit/filtering.json", "results/table2.csv",
-                                   "results/audit/leakage.json", *(f"results/tables/{d}_paired_tests.csv" for d in (
+                                   "results/audit/leakage.json", "results/tables/cross_demographic_per_group.csv",
+                                   *(f"results/tables/{d}_paired_tests.csv" for d in (
                                        "cross_demographic", "cross_country", "cross_value"))}
     config = yaml.safe_load((ROOT / "specs/config.yaml").read_text())
     seeds = read_yaml(ROOT / config["specs"]["experiments"])["seeds"]

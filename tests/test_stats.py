@@ -112,3 +112,53 @@ def test_difference_ci_hand_computed():
     diff, low, high = stats.difference_ci(0.60, 0.03, [0.62, 0.66], [0.04, 0.06])
     half = math.hypot(1.959963984540054 * math.sqrt(0.03 ** 2 + 0.05 ** 2), stats.seed_term([0.62, 0.66]))
     assert diff == pytest.approx(0.04) and (low, high) == pytest.approx((0.04 - half, 0.04 + half))
+
+
+# ---- per-group means of several models, bootstrapped jointly (Figure 3) -------------------------------------------------
+GROUPS = np.repeat(["USA", "CHN", "RUS"], [60, 40, 30])
+
+
+def test_group_bootstrap_point_values_and_the_rest_hand_computed():
+    rng = np.random.default_rng(3)
+    a = (rng.random((3, 130)) < 0.6).astype(float)  # three seeds
+    b = (rng.random((1, 130)) < 0.4).astype(float)
+    boot = stats.group_bootstrap([a, b], GROUPS, 200, seed=0)
+    assert boot.labels == ["USA", "CHN", "RUS"] and list(boot.sizes) == [60, 40, 30]
+    for j, label in enumerate(boot.labels):
+        inside = GROUPS == label
+        assert boot.point[0, j] == pytest.approx(a[:, inside].mean())  # the mean over seeds
+        assert boot.rest[1, j] == pytest.approx(b[0, ~inside].mean())
+    assert boot.replicates.shape == boot.rest_replicates.shape == (200, 2, 3)
+    again = stats.group_bootstrap([a, b], GROUPS, 200, seed=0)
+    assert np.array_equal(boot.replicates, again.replicates)  # seeded: byte-identical
+
+
+def test_group_bootstrap_draws_the_same_units_for_every_model():
+    """Paired: two models with the same answers have the same replicate in every resample, so one
+    model is never ranked above its copy, and a model always better on every unit always ranks first."""
+    rng = np.random.default_rng(4)
+    same = (rng.random((1, 130)) < 0.5).astype(float)
+    better = np.maximum(same, (rng.random((1, 130)) < 0.3).astype(float))
+    boot = stats.group_bootstrap([same, same.copy(), better], GROUPS, 500, seed=1)
+    assert np.array_equal(boot.replicates[:, 0], boot.replicates[:, 1])
+    rank, low, high = boot.ranks(np.array([True, True, True]))
+    assert (rank[0] == rank[1]).all() and (low[2] == 1).all() and (high[2] == 1).all()
+    assert (low[:2] >= 1).all() and (high[:2] <= 3).all()
+
+
+def test_group_bootstrap_ranks_only_the_models_asked_and_gives_integer_intervals():
+    rng = np.random.default_rng(5)
+    good, middling, poor = ((rng.random((2, 130)) < p).astype(float) for p in (0.9, 0.5, 0.1))
+    boot = stats.group_bootstrap([poor, good, middling], GROUPS, 500, seed=2)
+    rank, low, high = boot.ranks(np.array([True, False, True]))  # the middle one is not ranked (a reference)
+    assert np.isnan(rank[1]).all() and np.isnan(low[1]).all()
+    assert (rank[0] == 2).all() and (rank[2] == 1).all()
+    assert (low[2] == 1).all() and (high[0] == 2).all()
+    close = stats.group_bootstrap([middling, middling[::-1]], GROUPS, 500, seed=2)  # two alike models: ranks overlap
+    rank, low, high = close.ranks(np.array([True, True]))
+    assert set(np.unique(low)) | set(np.unique(high)) <= {1.0, 2.0} and (low <= rank).all() and (rank <= high).all()
+
+
+def test_group_bootstrap_refuses_an_empty_group():
+    with pytest.raises(ValueError, match="at least one unit"):
+        stats.group_bootstrap([np.ones((1, 0))], np.array([]), 10, seed=0)

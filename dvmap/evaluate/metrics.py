@@ -105,10 +105,3 @@ def paired_test(a: pd.DataFrame, b: pd.DataFrame, seed: int = 0) -> dict:
     p = stats.binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
     return {"n": int(len(joined)), "acc_diff": float(diff.mean()), "acc_diff_ci": list(bootstrap_ci(diff, seed)),
             "only_a_correct": only_a, "only_b_correct": only_b, "mcnemar_p": float(p)}
-
-
-def per_group_accuracy(parsed: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Accuracy and n per country or per question."""
-    return parsed.groupby(by, sort=False).agg(n=("correct", "size"), acc=("correct", "mean")).reset_index()
-
-

@@ -20,7 +20,7 @@ from dvmap.contracts import check_scores
 from dvmap.errors import DVMapError
 from dvmap.evaluate import metrics
 from dvmap.plotting import pyplot
-from dvmap.stats import combined_ci
+from dvmap.stats import combined_ci, group_bootstrap, percentile_ci
 
 METRIC_COLUMNS = ["acc", "lc", "wd", "jsd", "lc_parsed"]  # lc over all N (the paper), lc_parsed over parsed
 MEAN_COLUMNS = ["acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate"]
@@ -82,16 +82,46 @@ def results_table(scores: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
     return frame
 
 
-def per_group_table(parsed_by_model: Mapping[str, Sequence[pd.DataFrame]], by: str) -> pd.DataFrame:
-    """Accuracy per model and country (or question), long format; the mean over a model's seeds."""
-    frames = []
-    for model, parsed in parsed_by_model.items():
-        per_seed = pd.concat([metrics.per_group_accuracy(p, by) for p in parsed])
-        table = per_seed.groupby(by, sort=False).agg(n=("n", "first"), acc=("acc", "mean")).reset_index()
-        table.insert(0, "model", model)
-        frames.append(table)
-    out = pd.concat(frames, ignore_index=True)
-    out["acc"] = out["acc"].round(4)
+PER_GROUP_COLUMNS = ["model", "kind", "{group}", "n", "n_seeds", "acc", "acc_ci_low", "acc_ci_high", "acc_vs_rest",
+                     "acc_vs_rest_ci_low", "acc_vs_rest_ci_high", "rank", "rank_ci_low", "rank_ci_high", "n_ranked"]
+RANKED_KIND = "language model"  # Figure 3 ranks the language models; reference predictors are shown, not ranked
+
+
+def per_group_table(parsed_by_model: Mapping[str, Sequence[pd.DataFrame]], by: str, kinds: Mapping[str, str],
+                    seed: int = 0, n_resamples: int = 2000) -> pd.DataFrame:
+    """Accuracy per model and country (or question), long format (Figure 3): the mean over a model's
+    seeds with its 95% CI; `acc_vs_rest`, the group's accuracy minus the model's accuracy on the
+    other groups' samples (a drop on a country is negative), with its CI; the model's rank among
+    the language models in the group (1 the most accurate, ties sharing the better rank) with an
+    integer 95% interval. One bootstrap for every model (dvmap.stats.group_bootstrap): samples
+    drawn within each group, the same draw for every model, each model's seeds drawn too."""
+    models = list(parsed_by_model)
+    first = parsed_by_model[models[0]][0]
+    for model in models:
+        for parsed in parsed_by_model[model]:
+            if not np.array_equal(parsed["sample_id"].to_numpy(), first["sample_id"].to_numpy()):
+                raise DVMapError(f"per-group accuracy: {model}'s predictions are not on the same samples, in the "
+                                 f"same order, as {models[0]}'s")
+    correct = [np.stack([p["correct"].to_numpy(dtype=float) for p in parsed_by_model[m]]) for m in models]
+    boot = group_bootstrap(correct, first[by].to_numpy(), n_resamples, seed)
+    ranked = np.array([kinds[m] == RANKED_KIND for m in models])
+    rank, rank_low, rank_high = boot.ranks(ranked)
+    acc_low, acc_high = percentile_ci(boot.replicates)
+    diff_low, diff_high = percentile_ci(boot.replicates - boot.rest_replicates)
+    rows = []
+    for i, model in enumerate(models):
+        for j, label in enumerate(boot.labels):
+            rows.append({"model": model, "kind": kinds[model], by: label, "n": int(boot.sizes[j]),
+                         "n_seeds": len(parsed_by_model[model]), "acc": boot.point[i, j], "acc_ci_low": acc_low[i, j],
+                         "acc_ci_high": acc_high[i, j], "acc_vs_rest": boot.point[i, j] - boot.rest[i, j],
+                         "acc_vs_rest_ci_low": diff_low[i, j], "acc_vs_rest_ci_high": diff_high[i, j],
+                         "rank": rank[i, j], "rank_ci_low": rank_low[i, j], "rank_ci_high": rank_high[i, j],
+                         "n_ranked": int(ranked.sum()) if ranked[i] else None})
+    out = pd.DataFrame(rows, columns=[c.format(group=by) for c in PER_GROUP_COLUMNS])
+    numeric = ["acc", "acc_ci_low", "acc_ci_high", "acc_vs_rest", "acc_vs_rest_ci_low", "acc_vs_rest_ci_high"]
+    out[numeric] = out[numeric].round(4)
+    for column in ("rank", "rank_ci_low", "rank_ci_high", "n_ranked"):
+        out[column] = out[column].astype("Int64")
     return out
 
 
@@ -179,29 +209,33 @@ def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores:
 
 def grouped_bar_figure(table: pd.DataFrame, group: str, title: str, path: str | Path,
                        reference: Sequence[str] = ()) -> None:
-    """Accuracy per group (x) and model (bars); reference predictors hatched."""
+    """Accuracy per group (x) and model (bars) with 95% CIs; reference predictors hatched."""
     plt = pyplot()
 
-    pivot = table.pivot(index=group, columns="model", values="acc")
     # groups and models in the order they come (the spec's), not alphabetical
-    pivot = pivot.reindex(index=list(dict.fromkeys(table[group])), columns=list(dict.fromkeys(table["model"])))
+    order = {"index": list(dict.fromkeys(table[group])), "columns": list(dict.fromkeys(table["model"]))}
+    pivot, low, high = (table.pivot(index=group, columns="model", values=v).reindex(**order)
+                        for v in ("acc", "acc_ci_low", "acc_ci_high"))
     groups, models = list(pivot.index), list(pivot.columns)
     width = 0.8 / max(1, len(models))
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(groups) + 3), 4.8), dpi=120)
     colors = plt.get_cmap("tab10")
     x = np.arange(len(groups))
     for i, model in enumerate(models):
-        ax.bar(x + (i - (len(models) - 1) / 2) * width, 100 * pivot[model].to_numpy(), width, label=model,
+        acc = pivot[model].to_numpy()
+        error = 100 * np.stack([acc - low[model].to_numpy(), high[model].to_numpy() - acc])
+        ax.bar(x + (i - (len(models) - 1) / 2) * width, 100 * acc, width, yerr=error, label=model,
                color=colors(i % 10), hatch="//" if model in reference else None,
-               edgecolor="white" if model not in reference else "black", linewidth=0.5)
+               edgecolor="white" if model not in reference else "black", linewidth=0.5,
+               error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "0.3"})
     ax.set_xticks(x, [str(g) for g in groups], rotation=30 if max(map(len, map(str, groups))) > 4 else 0, ha="right")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(4, len(models)), loc="upper left", frameon=False)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside: bars reach 100%
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
