@@ -24,7 +24,6 @@ from typing import Any
 import pandas as pd
 
 from dvmap.errors import DVMapError, SpecError
-from dvmap.evaluate.tables import PER_GROUP_COLUMNS
 from dvmap.redact import escape_report_text
 from dvmap.stats import fisher_z_ci
 
@@ -88,7 +87,9 @@ OUTPUTS: dict[str, dict] = {
     "results/table2.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}_per_group.csv": {  # accuracy per country (or question) with CIs and ranks (Figure 3)
-        "columns": [*(c.format(group="country") for c in PER_GROUP_COLUMNS), "q_id"],  # per question: cross_value
+        "columns": ["model", "kind", "country", "q_id", "n", "n_seeds", "acc", "acc_ci_low", "acc_ci_high",
+                    "acc_vs_rest", "acc_vs_rest_ci_low", "acc_vs_rest_ci_high", "rank", "rank_ci_low", "rank_ci_high",
+                    "n_ranked"],  # country, or q_id for cross_value
         "values": {**_MODELS, "kind": ("language model", "reference predictor"), "country": "countries",
                    "q_id": "questions"}, "n": "n"},
     "results/tables/{dataset}_paired_tests.csv": {

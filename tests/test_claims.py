@@ -408,6 +408,10 @@ def test_registry_columns_are_the_writers_columns():
     assert OUTPUTS["results/analysis/fig1b_question_entropy_summary.csv"]["columns"] == QUESTION_SUMMARY_COLUMNS
     assert set(ROW_KEYS) <= set(OUTPUTS["results/table11.csv"]["columns"])
     assert output_format("results/tables/scale_cross_country.csv")["pattern"] == "results/tables/scale_{dataset}.csv"
+    from dvmap.evaluate.tables import PER_GROUP_COLUMNS
+
+    per_group = OUTPUTS["results/tables/{dataset}_per_group.csv"]["columns"]
+    assert {c.format(group=g) for c in PER_GROUP_COLUMNS for g in ("country", "q_id")} == set(per_group)
 
 
 # ---- the headline at the end of a run ------------------------------------------------------------------
