@@ -25,7 +25,7 @@ SURVEY = OUT / "wvs7_synthetic_full.sav"
 def load_specs() -> dict:
     import yaml
 
-    from dvmap.specs import load_config
+    from dvmap.configuration import load_config
 
     config = yaml.safe_load((ROOT / "specs/config.yaml").read_text())
     config["specs"]["splits"] = "specs/splits.yaml"  # the paper's sample sizes

@@ -36,10 +36,10 @@ def main() -> None:
     import torch
     import yaml
 
+    from dvmap.configuration import load_config
     from dvmap.evaluate.backends import TransformersBackend, generate_into, open_backend
     from dvmap.evaluate.generate_job import generate_in_python
     from dvmap.evaluate.predictions import PredictionLog
-    from dvmap.specs import load_config
     from tools.engine_check import build_tiny_model, engine_requests
 
     torch.set_num_threads(2)

@@ -201,8 +201,7 @@ def claim_outputs(claim: Mapping) -> list[str]:
 def spec_universes(specs: Mapping) -> dict[str, Any]:
     """What selector values may name, from the specs: models, general-utility pairs, questions,
     countries, attributes, datasets, ablation tables and their rows, robustness datasets."""
-    from dvmap.analyses.robustness import ROBUSTNESS_DATASETS
-    from dvmap.data.splits import DATASETS
+    from dvmap.data.splits import DATASETS, ROBUSTNESS_DATASETS
 
     models = specs["models"]
     tables = specs["experiments"]["tables"]

@@ -25,8 +25,6 @@ MAIN = "main"
 REFERENCE_ROW = "reference:"
 # results/{table}.csv that other rules build: an experiments table of that name would collide
 BUILT_ELSEWHERE = {"table2": "Table 2 (rules/evaluate.smk)", "table11": "Table 11 (rules/general_utility.smk)"}
-# what a variant may override, and whether the override changes training (vs evaluation only)
-VARIANT_KEYS = {"filter": True, "template": True, "reward": True}
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,14 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from dvmap.analyses.robustness import ROBUSTNESS_DATASETS
 from dvmap.data.coding import coding_spec
 from dvmap.data.release import find_release_split, release_route
-from dvmap.data.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS
+from dvmap.data.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS, ROBUSTNESS_DATASETS
 from dvmap.data.wvs_io import check_survey_file
 from dvmap.errors import DVMapError
 from dvmap.experiments import MAIN, plan_experiments, row_entries, row_files
 from dvmap.gate import check_config
-from dvmap.specs import load_config
+from dvmap.configuration import load_config
 
 try:
     # load_config names a wrong key (file and key path); snakemake's validate then fills in the

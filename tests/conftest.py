@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dvmap.specs import ROOT, load_config, read_yaml
+from dvmap.configuration import load_config
+from dvmap.specs import ROOT, read_yaml
 from tools.workflow_copy import WORKFLOW_FILES, copy_workflow  # noqa: F401 (tests import them from here)
 from tools.workflow_copy import run_snakemake as snakemake  # noqa: F401
 

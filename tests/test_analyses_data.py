@@ -21,8 +21,9 @@ from dvmap.analyses.data_stats import (
     pick_most_heterogeneous,
 )
 from dvmap.analyses.spec_tables import attribute_table, country_table, cross_value_table, question_table, to_markdown
+from dvmap.configuration import load_all
 from dvmap.errors import SpecError
-from dvmap.specs import ROOT, load_all, read_yaml
+from dvmap.specs import ROOT, read_yaml
 from dvmap.stats import bootstrap_counts, bootstrap_scores
 from dvmap.stats import entropy as entropy_bits
 

@@ -9,7 +9,7 @@ import pyreadstat
 import pytest
 from conftest import snakemake
 
-from dvmap import files
+from dvmap import configuration, files
 from dvmap import specs as spec_module
 from dvmap.data import archetypes, audit, prompts, release, synthetic, wvs_io
 from dvmap.errors import OutputError, SpecError, SurveyFileError
@@ -134,9 +134,9 @@ def test_pooled_codes_must_be_in_the_synthetic_file(specs):
     paths = {"countries": "countries.yaml", "synthetic": "synthetic.yaml"}
     with pytest.raises(SpecError, match=r"countries.yaml: countries/1: GBR \(826/909\) is not in the synthetic survey "
                                         r"file"):
-        spec_module.check_countries_in_synthetic(specs, paths)
+        configuration.check_countries_in_synthetic(specs, paths)
     specs["countries"]["countries"][1]["b_country"] = [826, 20]  # a code the file holds (Andorra): accepted
-    spec_module.check_countries_in_synthetic(specs, paths)
+    configuration.check_countries_in_synthetic(specs, paths)
 
 
 # ---- .csv rows ending with a separator the header lacks -------------------------------------------------------
@@ -296,7 +296,7 @@ def test_an_undefined_template_variable_is_named_before_any_prompt(tmp_path, spe
     specs["prompts"]["templates"] = {"mine": {"user": "user.j2", "system": "system.j2"}}
     expected = r"templates/user.j2, line 2: undefined variable 'gendr' \(the template is given country, gender, "
     with pytest.raises(SpecError, match=r"prompts.yaml: templates/mine/user: " + expected):
-        spec_module.check_template_variables(specs, {"prompts": "prompts.yaml"}, tmp_path)
+        configuration.check_template_variables(specs, {"prompts": "prompts.yaml"}, tmp_path)
     samples = to_samples(release_rows(specs, attribute_names), specs, attribute_names)
     with pytest.raises(prompts.TemplateError, match=expected):
         prompts.render_prompts(samples, attribute_names, {"user": "user.j2", "system": "system.j2"},

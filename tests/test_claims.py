@@ -35,8 +35,9 @@ from dvmap.claims import (
     report_copy,
     select,
 )
+from dvmap.configuration import load_all
 from dvmap.errors import DVMapError, SpecError
-from dvmap.specs import ROOT, load_all, read_yaml
+from dvmap.specs import ROOT, read_yaml
 
 SPEC = read_yaml(ROOT / "specs/claims.yaml")
 AT = {c["id"]: i for i, c in enumerate(SPEC["claims"])}  # claim id -> its index in the spec

@@ -14,10 +14,11 @@ from conftest import copy_workflow, snakemake
 from scipy import stats
 from test_specs import DEFAULT_PATHS
 
+from dvmap.configuration import load_all
 from dvmap.errors import SpecError
 from dvmap.evaluate.tables import aggregate_scores, experiment_table, paired_over_seeds
 from dvmap.experiments import MAIN, TrainedRun, all_runs, main_rows, table_rows
-from dvmap.specs import ROOT, load_all, read_yaml
+from dvmap.specs import ROOT, read_yaml
 from dvmap.stats import combined_ci
 
 

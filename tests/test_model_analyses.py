@@ -19,7 +19,6 @@ from dvmap.analyses.model_stats import (
     semantic_distances,
 )
 from dvmap.analyses.robustness import (
-    ROBUSTNESS_DATASETS,
     attribute_labels,
     change_rate,
     check_model_analyses_against,
@@ -32,6 +31,7 @@ from dvmap.analyses.robustness import (
     selected_for_option_order,
 )
 from dvmap.data.prompts import render_prompts
+from dvmap.data.splits import ROBUSTNESS_DATASETS
 from dvmap.errors import SpecError
 from dvmap.specs import ROOT, check_countries, load_spec, validate_against_schema
 from dvmap.stats import seed_bootstrap

@@ -4,8 +4,9 @@ import copy
 import pytest
 import yaml
 
+from dvmap.configuration import load_all
 from dvmap.errors import SpecError
-from dvmap.specs import ROOT, SPEC_KINDS, load_all, load_spec, read_yaml
+from dvmap.specs import ROOT, SPEC_KINDS, load_spec, read_yaml
 
 DEFAULT_PATHS = {k: str(ROOT / v) for k, v in yaml.safe_load((ROOT / "specs/config.yaml").read_text())["specs"].items()}
 
@@ -125,7 +126,7 @@ def test_malformed_synthetic_spec(tmp_path, monkeypatch, change, key_path, messa
 def test_study_country_missing_from_the_synthetic_file(tmp_path, monkeypatch):
     """The demo file holds its own countries (specs/synthetic.yaml), as a real file does: a study
     country it lacks is named before any job, with where to add it."""
-    from dvmap.specs import load_config
+    from dvmap.configuration import load_config
 
     monkeypatch.chdir(ROOT)
     countries = read_yaml(DEFAULT_PATHS["countries"])

@@ -12,9 +12,10 @@ import yaml
 from test_experiments import write_spec
 from test_specs import DEFAULT_PATHS
 
+from dvmap.configuration import load_all
 from dvmap.errors import SpecError
 from dvmap.experiments import REFERENCE_ROW, reference_row, row_entries, table_rows
-from dvmap.specs import ROOT, load_all, read_yaml
+from dvmap.specs import ROOT, read_yaml
 
 DATASET = "cross_demographic"
 N = 20

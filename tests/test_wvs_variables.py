@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from dvmap.configuration import load_all
 from dvmap.data import audit
 from dvmap.errors import LeakageError, SpecError
-from dvmap.specs import ROOT, load_all, load_spec, read_yaml
+from dvmap.specs import ROOT, load_spec, read_yaml
 
 DEFAULT_PATHS = {k: str(ROOT / v) for k, v in yaml.safe_load((ROOT / "specs/config.yaml").read_text())["specs"].items()}
 

@@ -29,12 +29,11 @@ import numpy as np
 import pandas as pd
 
 from dvmap.data.archetypes import profile_ids
+from dvmap.data.splits import ROBUSTNESS_DATASETS
 from dvmap.errors import SpecError
 from dvmap.stats import count_draw_interval
 
-ROBUSTNESS_DATASETS = ("income_flip", "option_order", "repeat")
 SUFFIX = {"income_flip": "~flip", "option_order": "~perm", "repeat": "~repeat"}
-ROBUSTNESS_COLUMNS = ["original_sample_id", "perturbation"]
 
 
 def attribute_labels(attribute: Mapping) -> list[str]:

@@ -12,6 +12,7 @@ from dvmap.errors import DVMapError
 CORPUS_SPLITS = ("train", "dev", "test")
 BENCHMARKS = ("cross_demographic", "cross_country", "cross_value")
 DATASETS = (*CORPUS_SPLITS, *BENCHMARKS)
+ROBUSTNESS_DATASETS = ("income_flip", "option_order", "repeat")  # perturbed cross-demographic copies (Figure 8)
 SAMPLE_COLUMNS = ["sample_id", "profile_id", "q_id", "country"]  # then attributes, then QUESTION_COLUMNS
 QUESTION_COLUMNS = ["question", "options", "answer", "answer_index", "frequency", "category",
                     "n_respondents", "entropy"]

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dvmap.errors import DVMapError
-from dvmap.evaluate.predictions import PredictionLog, classify, pending
+from dvmap.evaluate.predictions import PredictionLog, pending
 from dvmap.redact import add_secret, redact, url_without_credentials
+from dvmap.train.rewards import classify
 
 
 @dataclass(frozen=True)

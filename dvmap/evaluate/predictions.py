@@ -15,16 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dvmap.train.rewards import extract_answer
-
 PREDICTION_COLUMNS = ["sample_id", "response", "parsed", "status", "option_probs", "error"]
 FINAL_STATUSES = ("ok", "parse_error")  # api_error samples are retried on the next run
-
-
-def classify(response: str | None, options: list[str]) -> tuple[str | None, str]:
-    """(parsed option or None, status) of a response under the strict rule."""
-    answer = extract_answer(response or "")
-    return (answer, "ok") if answer in options else (None, "parse_error")
 
 
 def prompt_key(messages: list[dict], options: list[str]) -> str:

@@ -15,9 +15,8 @@ import torch
 
 from dvmap.data.prompts import chat_messages
 from dvmap.errors import DVMapError
-from dvmap.evaluate.predictions import classify
 from dvmap.train import tiny_model
-from dvmap.train.rewards import params_from_spec, trl_reward
+from dvmap.train.rewards import classify, params_from_spec, trl_reward
 
 LOG_NAME = "train_log.jsonl"
 

@@ -46,6 +46,12 @@ def extract_answer(text: str) -> str | None:
     return None if answer in ("", PLACEHOLDER) else answer
 
 
+def classify(response: str | None, options: Sequence[str]) -> tuple[str | None, str]:
+    """(parsed option or None, status) of a response under the strict rule."""
+    answer = extract_answer(response or "")
+    return (answer, "ok") if answer in options else (None, "parse_error")
+
+
 def strict_index(answer: str | None, options: Sequence[str]) -> int | None:
     """Index of the option the answer names exactly, else None."""
     return list(options).index(answer) if answer in options else None

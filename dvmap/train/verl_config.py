@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from dvmap.errors import SpecError
 from dvmap.train.rewards import params_from_spec
 
 REWARD_FILE = Path(__file__).resolve().parent / "verl_reward.py"
@@ -23,31 +22,6 @@ VERL_PYTHON_ENV = "DVMAP_VERL_PYTHON"
 # when not told, and on a node with fewer the trainer waits for a free slot forever, silently.
 VERL_RAY_ACTOR_CPUS = 26
 VERL_RAY_CPUS_PER_GPU = 4
-
-
-def check_batch_sizes(name: str, preset_name: str, preset: Mapping, resources: Mapping, file: str) -> None:
-    """GRPO batch arithmetic verl would otherwise reject after the job started on the cluster."""
-    gpus = resources["nodes"] * resources["gpus_per_node"]
-    where = f"presets/{preset_name}"
-    if preset["rollouts"] < 2:
-        raise SpecError(file, f"{where}/rollouts", f"GRPO needs at least 2 rollouts per prompt, got {preset['rollouts']}")
-    if preset["mini_batch_size"] > preset["train_batch_size"]:
-        raise SpecError(file, f"{where}/mini_batch_size", f"mini batch {preset['mini_batch_size']} exceeds the train "
-                                                          f"batch {preset['train_batch_size']}")
-    for key in ("train_batch_size", "mini_batch_size"):
-        sequences = preset[key] * preset["rollouts"]
-        if sequences % gpus:
-            raise SpecError(file, f"{where}/{key}", f"{key} x rollouts = {sequences} sequences do not divide over the "
-                                                    f"{gpus} GPUs of model '{name}'")
-    per_gpu = preset["mini_batch_size"] * preset["rollouts"] // gpus
-    if per_gpu % preset["micro_batch_size_per_gpu"]:
-        raise SpecError(file, f"{where}/micro_batch_size_per_gpu",
-                        f"{per_gpu} sequences per GPU per update are not a multiple of micro_batch_size_per_gpu "
-                        f"{preset['micro_batch_size_per_gpu']} (model '{name}')")
-    if resources["gpus_per_node"] % preset["rollout_tensor_parallel"]:
-        raise SpecError(file, f"{where}/rollout_tensor_parallel",
-                        f"rollout tensor parallel {preset['rollout_tensor_parallel']} does not divide the "
-                        f"{resources['gpus_per_node']} GPUs per node of model '{name}'")
 
 
 def _value(v) -> str:
