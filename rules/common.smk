@@ -1,6 +1,6 @@
 # Config loading and what several stages share. Every spec is validated (JSON Schema, then
 # cross-field checks) when the DAG is built, so a bad spec stops the run before any job. Each
-# stage's input functions stand beside its rules in rules/<stage>.smk.
+# stage's input functions and settings stand in rules/inputs/<stage>.smk, which its rule file includes.
 import re
 import sys
 from pathlib import Path

