@@ -14,7 +14,7 @@ from dvmap.data.synthetic import check_synthetic_against
 from dvmap.errors import SpecError
 from dvmap.evaluate.general_utility import check_general_utility
 from dvmap.experiments import check_experiments
-from dvmap.specs import ROOT, SPEC_KINDS, country_codes, load_spec, validate_against_schema
+from dvmap.specs import ROOT, SPEC_KINDS, country_codes, fill_defaults, load_spec, validate_against_schema
 
 
 def load_all(paths: dict[str, str], workflow_dir: str | Path = ROOT) -> dict[str, dict]:
@@ -99,12 +99,13 @@ def load_config(config: dict, workflow_dir: str | Path = ROOT) -> dict[str, dict
     from `workflow_dir`, the folder of the Snakefile)."""
     where = "specs/config.yaml (merged with --config/--configfile)"
     validate_against_schema(config, "config", where, workflow_dir)
+    fill_defaults(config, "config", workflow_dir)  # for keys a --configfile left out too
     specs = load_all(config["specs"], workflow_dir)
     for key, known in (("train_models", specs["models"]["models"]), ("eval_models", specs["models"]["eval_models"])):
         for i, name in enumerate(config[key]):
             if name not in known:
                 raise SpecError(where, f"{key}/{i}", f"unknown model '{name}' (see {config['specs']['models']})")
-    if config.get("survey_file") is None and config.get("data_source", "wvs") == "wvs":
+    if config["survey_file"] is None and config["data_source"] == "wvs":
         check_countries_in_synthetic(specs, config["specs"])
     return specs
 

@@ -130,7 +130,7 @@ def survey_schema(variables: Mapping) -> pa.DataFrameSchema:
                                       pa.Check(lambda s: _numbers(s) <= WEIGHT_MAX,
                                                error=f"implausible weights (over {WEIGHT_MAX:g}; WVS-7 weights lie "
                                                      f"within (0, 10])")],
-                              nullable=False, required=variables.get("filter", {}).get("use_weight", False)),
+                              nullable=False, required=variables["filter"]["use_weight"]),
         INTERVIEW_VAR: pa.Column(checks=[pa.Check(_not_blank, error="blank interview ids"),
                                          pa.Check(_interview_ids_ok,
                                                   error="interview ids that are neither whole numbers nor text")],
@@ -141,7 +141,7 @@ def survey_schema(variables: Mapping) -> pa.DataFrameSchema:
         if not (attr.get("binned") or "bins" in attr):
             checks.append(_code_check("whole", "codes that are not whole numbers"))
         bounds = _plausible(attr)
-        if bounds and bounds.get("out_of_range", "error") == "error":
+        if bounds and bounds["out_of_range"] == "error":
             checks.append(pa.Check(_in_range(bounds["min"], bounds["max"]),
                                    error=f"values outside the plausible range [{bounds['min']}, {bounds['max']}] of "
                                          f"{attr.get('name', attr['wvs_var'])} (declared in the attributes spec; "

@@ -103,7 +103,7 @@ def check_config(config: Mapping, specs: Mapping, config_args: Iterable[str] | N
                              "leave the key out (an empty survey_file would silently build the synthetic file)")
     for key, value in path_values(config, specs).items():
         check_value(key, value)
-    source = config.get("data_source", "wvs")
+    source = config["data_source"]  # filled with its schema default by load_config
     for key, reader in SOURCE_KEYS.items():
         if config.get(key) is not None and source != reader:
             raise GateError(key, f"set to {config[key]!r}, but data_source is {source!r}, which ignores it (it is "

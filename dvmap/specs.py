@@ -3,6 +3,7 @@ JSON Schema and its own cross-field rules, fill its defaults. Loading the whole 
 checks that span several specs live on the top floor, dvmap.configuration."""
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Mapping
@@ -114,13 +115,44 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return "/".join(str(p) for p in error.absolute_path)
 
 
+def _fill_defaults(validate_properties):
+    """The `properties` rule that first gives an object each absent property's schema `default`."""
+    def properties(validator, schema_properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in schema_properties.items():
+                if isinstance(subschema, dict) and "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, schema_properties, instance, schema)
+    return properties
+
+
+# The one default-filling validator of every spec and the top-level config: each absent key gets its
+# schema default (at any depth), so no code restates a default as .get(key, default). The schemas put
+# defaults only in plain properties, never in a oneOf or anyOf branch, where a failing branch would
+# fill its own.
+DefaultFillingValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    {"properties": _fill_defaults(jsonschema.Draft202012Validator.VALIDATORS["properties"])})
+
+
+def _schema(kind: str, workflow_dir: str | Path) -> dict:
+    return read_yaml(Path(workflow_dir) / "schemas" / f"{kind}.schema.yaml")
+
+
 def validate_against_schema(data: Any, kind: str, file: str | Path, workflow_dir: str | Path = ROOT) -> None:
     """Raise SpecError naming the file and key path of the first (most relevant) schema error."""
-    schema = read_yaml(Path(workflow_dir) / "schemas" / f"{kind}.schema.yaml")
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_schema(kind, workflow_dir)).iter_errors(data))
     if error is not None:
         raise SpecError(file, _key_path(error), error.message)
+
+
+def fill_defaults(data: Any, kind: str, workflow_dir: str | Path = ROOT) -> Any:
+    """`data` (valid against its schema) with every absent key's schema default filled in, in place.
+    After the cross-field checks, which see what the file says (a key written where it has no effect
+    is an error; its default is not)."""
+    for _ in DefaultFillingValidator(_schema(kind, workflow_dir)).iter_errors(data):
+        pass  # valid already: iterating runs the `properties` rule, which fills
+    return data
 
 
 def _check_bins(bins: list[dict], file, path: str, label_key: str) -> None:
@@ -348,7 +380,7 @@ def check_report_text(data: Any, path: str | Path, where: str = "") -> None:
 
 
 def load_spec(kind: str, path: str | Path, workflow_dir: str | Path = ROOT) -> dict:
-    """Read one spec file, validate it (schema, then cross-field rules) and apply schema defaults."""
+    """Read one spec file, validate it (schema, then cross-field rules), then fill its schema defaults."""
     data = read_yaml(path)
     check_report_text(data, path)
     validate_against_schema(data, kind, path, workflow_dir)
@@ -356,6 +388,4 @@ def load_spec(kind: str, path: str | Path, workflow_dir: str | Path = ROOT) -> d
         check_prompts(data, path, workflow_dir)
     elif kind in CHECKS:
         CHECKS[kind](data, path)
-    if kind == "filter":
-        data = {"max_entropy": None, "min_profile_size": 1, "use_weight": False, **data}
-    return data
+    return fill_defaults(data, kind, workflow_dir)

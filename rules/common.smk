@@ -5,8 +5,7 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from dvmap.configuration import load_config
 from dvmap.data.coding import coding_spec
 from dvmap.data.release import find_release_split, release_route
 from dvmap.data.splits import BENCHMARKS, CORPUS_SPLITS, DATASETS, ROBUSTNESS_DATASETS
@@ -14,13 +13,11 @@ from dvmap.data.wvs_io import check_survey_file
 from dvmap.errors import DVMapError
 from dvmap.experiments import MAIN, plan_experiments, row_entries, row_files
 from dvmap.gate import check_config
-from dvmap.configuration import load_config
 
 try:
-    # load_config names a wrong key (file and key path); snakemake's validate then fills in the
-    # schema's defaults for keys a --configfile left out.
+    # load_config validates the config and every spec it names (a wrong key: file and key path) and
+    # fills in the schemas' defaults, for keys a --configfile left out too.
     SPECS = load_config(config, workflow.basedir)  # schemas/ and templates/ beside the Snakefile
-    validate(config, str(Path(workflow.basedir) / "schemas/config.schema.yaml"), set_default=True)
     # one gate for every path, URL and secret-bearing value (dvmap/gate.py)
     check_config(config, SPECS, getattr(workflow.config_settings, "config_args", None))
     if config["data_source"] == "wvs" and config["survey_file"] is not None:

@@ -52,7 +52,7 @@ rule question_embeddings:
     params:
         embedding=MODEL_ANALYSES["embedding"],
         embedder=MODEL_ANALYSES["embedding"].get("model") or MODEL_ANALYSES["embedding"].get("package"),
-        device=MODEL_ANALYSES["embedding"].get("device", "cpu"),
+        device=MODEL_ANALYSES["embedding"]["device"],
         questions=[{k: q[k] for k in ("id", "role", "text", "options")} for q in SPECS["questions"]["questions"]],
     message:
         "question_embeddings: embedding the questions with {params.embedder} on {params.device} ({resources.gpu} GPU)"

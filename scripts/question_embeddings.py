@@ -13,9 +13,9 @@ with logged(sm.log[0]) as log:
     spec, questions = sm.params.embedding, sm.params.questions
     location = model_location(spec)
     texts = question_texts(questions, spec["text"])
-    vectors = embed(texts, location, spec["max_length"], spec.get("batch_size", 16), spec.get("device", "cpu"),
-                    spec.get("dtype", "float32"))
+    vectors = embed(texts, location, spec["max_length"], spec["batch_size"], spec["device"],
+                    spec["dtype"])
     write_parquet(pd.DataFrame({"q_id": [q["id"] for q in questions], "role": [q["role"] for q in questions],
                                 "text": texts, "embedding": [v.tolist() for v in vectors]}), sm.output[0])
     log.info("%d questions embedded with %s (%s, %s), dimension %d", len(texts), location, spec["backend"],
-             spec.get("device", "cpu"), vectors.shape[1])
+             spec["device"], vectors.shape[1])

@@ -203,3 +203,45 @@ def test_spec_text_holding_a_report_directive_is_refused(tmp_path):
     with pytest.raises(SpecError) as err:
         load_spec("questions", path)
     assert err.value.key_path == "questions/0/text" and ".. include::" in str(err.value)
+
+
+def test_schema_defaults_are_filled_by_the_one_validator(tmp_path):
+    """Every spec gets its schema defaults from one default-filling validator (dvmap.specs), at any
+    depth, after the cross-field checks, which see what the file says; no code restates them."""
+    from dvmap.specs import fill_defaults
+
+    specs = load_all(DEFAULT_PATHS)
+    assert {k: specs["filter"][k] for k in ("min_profile_size", "use_weight")} == {"min_profile_size": 1,
+                                                                                   "use_weight": False}
+    assert all("missing" in a for a in specs["attributes"]["attributes"])  # nested in a list's items
+    embedding = specs["model_analyses"]["embedding"]
+    assert (embedding["device"], embedding["dtype"], embedding["batch_size"]) == ("cpu", "float32", 16)
+    assert all({"batch_size", "gpus", "runtime"} <= set(p) for p in specs["general_utility"]["pairs"].values())
+    written = {"rule": "threshold", "max_entropy": 0.5, "use_weight": True}
+    filled = fill_defaults(dict(written), "filter")
+    assert filled == {**written, "min_profile_size": 1}  # what the file says is kept
+    config = {"specs": {}, "train_models": [], "eval_models": []}
+    assert fill_defaults(config, "config")["synthetic_size"] == "demo" and config["survey_file"] is None
+
+
+def test_no_code_restates_a_schema_default():
+    """A `.get("key", literal)` on a key whose schema has a default restates it (and drifts from it)."""
+    import re
+
+    defaults = set()
+    for schema in (ROOT / "schemas").glob("*.schema.yaml"):
+        stack = [read_yaml(schema)]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                defaults |= {k for k, v in node.get("properties", {}).items() if isinstance(v, dict) and "default" in v}
+                stack += list(node.values())
+            elif isinstance(node, list):
+                stack += node
+    restated = []
+    for path in [*(ROOT / "dvmap").rglob("*.py"), *(ROOT / "scripts").rglob("*.py"), *(ROOT / "rules").rglob("*.smk")]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for key in re.findall(r'\.get\("(\w+)", (?!\{\}|\[\]|None\))', line):
+                if key in defaults and key != "batch_size":  # batch_size: an eval model's has no default (engine's)
+                    restated.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not restated, restated

@@ -280,7 +280,7 @@ def country_rows(codes: pd.DataFrame, country: Mapping, file: str) -> pd.DataFra
 
 def missing_treatment(attribute: Mapping) -> str:
     """What a negative (missing) code of an attribute does: `not_answered` (the label) or `drop`."""
-    return attribute.get("missing", "not_answered")
+    return attribute["missing"]
 
 
 def missing_attribute_counts(rows: pd.DataFrame, attributes: Mapping, file: str) -> tuple[np.ndarray, dict]:
@@ -385,7 +385,8 @@ def read_value_questions(path: str | Path, b_country_codes, first: int, last: in
     df = df[df[COUNTRY_VAR].isin([float(c) for c in b_country_codes])].reset_index(drop=True)
     # the survey contract's column rules (codes numeric and finite, weights finite and >= 0) on these rows
     check(df, survey_schema({"attributes": {"attributes": []}, "questions": {"questions": [
-        {"wvs_var": c} for c in df.columns if c not in (COUNTRY_VAR, WEIGHT_VAR)]}, "filter": {}}), str(path))
+        {"wvs_var": c} for c in df.columns if c not in (COUNTRY_VAR, WEIGHT_VAR)]}, "filter": {"use_weight": False}}),
+          str(path))
     if WEIGHT_VAR not in df:
         df[WEIGHT_VAR] = 1.0
     q = [c.upper() for c in questions]

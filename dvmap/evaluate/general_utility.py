@@ -160,9 +160,9 @@ def lm_eval_arguments(pair: Mapping[str, Any], task_set: Mapping[str, Any], pret
         "tasks": list(task_set["tasks"]),
         "num_fewshot": task_set["num_fewshot"],
         "limit": task_set["limit"],
-        "batch_size": pair.get("batch_size", 1),
-        "apply_chat_template": task_set.get("apply_chat_template", False),
-        "fewshot_as_multiturn": task_set.get("fewshot_as_multiturn", task_set.get("apply_chat_template", False)),
+        "batch_size": pair["batch_size"],
+        "apply_chat_template": task_set["apply_chat_template"],
+        "fewshot_as_multiturn": task_set.get("fewshot_as_multiturn", task_set["apply_chat_template"]),
         "log_samples": False,
     }
     if "device" in pair:

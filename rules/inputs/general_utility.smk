@@ -73,11 +73,11 @@ def get_gu_arguments(wildcards):
 
 
 def get_gu_gpus(wildcards):
-    return GU_PAIRS[wildcards.gu_pair].get("gpus", 0)
+    return GU_PAIRS[wildcards.gu_pair]["gpus"]
 
 
 def get_gu_runtime(wildcards):
-    return GU_PAIRS[wildcards.gu_pair].get("runtime", 60)
+    return GU_PAIRS[wildcards.gu_pair]["runtime"]
 
 
 def get_gu_local_task(wildcards):
