@@ -476,7 +476,7 @@ def open_backend(spec: Mapping, weights: str, sampling: Mapping, log_file=None) 
     if engine == "openai" and "server" in spec:
         extra = []
         if spec["server"] == "vllm":  # the spec's GPUs as tensor parallelism, as offline; vllm_args may override
-            extra = vllm_cli_args({"tensor_parallel_size": spec["gpus"], **dict(spec.get("vllm_args") or {})})
+            extra = vllm_cli_args({"tensor_parallel_size": spec.get("gpus", 1), **dict(spec.get("vllm_args") or {})})
         with local_server(spec["server"], weights, log_file=log_file, extra=extra, env=spec.get("env")) as url:
             yield OpenAIBackend(url, weights, sampling, extra_body=spec.get("extra_body"))
     elif engine == "openai":
@@ -490,7 +490,7 @@ def open_backend(spec: Mapping, weights: str, sampling: Mapping, log_file=None) 
         yield TransformersBackend(weights, sampling, spec.get("score_options", False),
                                   batch_size=spec.get("batch_size", 32))
     elif engine == "vllm":
-        yield VLLMBackend(weights, sampling, spec["gpus"], engine_args=spec.get("vllm_args"),
+        yield VLLMBackend(weights, sampling, spec.get("gpus", 1), engine_args=spec.get("vllm_args"),
                           env=spec.get("env"))
     else:
         raise DVMapError(f"unknown engine '{engine}' (use openai, transformers or vllm)")

@@ -16,9 +16,11 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from dvmap.errors import DVMapError
-from dvmap.evaluate.backends import Request, generate_into, open_backend
-from dvmap.evaluate.predictions import PredictionLog, prompt_keys
+from dvmap.evaluate.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
+from dvmap.evaluate.predictions import PredictionLog, pending, prompt_keys
 
 
 def job_document(spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request],
@@ -58,6 +60,39 @@ def generate_in_python(python: str, spec: Mapping, weights: str, sampling: Mappi
             raise DVMapError(f"generation with {python} exited with {proc.returncode} (finished predictions are kept "
                              f"in {log_path}; the child's output is in the job's log)")
         return json.loads(summary_path.read_text())
+
+
+# ---- the generate rule's policy (scripts/generate.py is its adapter) ------------------------------------
+def vllm_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def generate_pending(spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request], store: PredictionLog,
+                     log_path: str | Path, log, server_log, desc: str) -> None:
+    """Generate what the prediction log `store` (at `log_path`) has not finished: in this Python, or,
+    for the vLLM engine where vLLM is not installed here but DVMAP_VLLM_PYTHON names the environment it
+    lives in (scripts/setup_vllm_cpu.sh), in that Python. Nothing starts when nothing is left."""
+    if not pending([r.sample_id for r in requests], store.load()):
+        return
+    if spec["engine"] == "vllm" and not vllm_importable() and os.environ.get(VLLM_PYTHON_ENV):
+        log.info("vLLM is not installed here: generating with %s=%s", VLLM_PYTHON_ENV, os.environ[VLLM_PYTHON_ENV])
+        server_log.flush()
+        generate_in_python(os.environ[VLLM_PYTHON_ENV], spec, weights, sampling, requests, log_path, log_file=server_log)
+        return
+    with open_backend(spec, weights, sampling, log_file=server_log) as backend:
+        generate_into(store, backend, requests, desc=desc)
+
+
+def check_api_errors(frame: pd.DataFrame, max_rate: float, log_path: str | Path) -> None:
+    """More API errors than the sampling spec's `max_api_error_rate` allows stop the job (the finished
+    predictions stay in the log: a rerun retries only the failed ones)."""
+    failed = frame[frame["status"] == "api_error"]
+    if len(failed) > max_rate * len(frame):
+        raise DVMapError(f"{len(failed)} of {len(frame)} samples failed with API errors (first: "
+                         f"{failed['error'].iloc[0]}); finished predictions are kept in {log_path}: "
+                         f"rerun to retry the failed ones")
 
 
 def main(argv: Sequence[str]) -> int:

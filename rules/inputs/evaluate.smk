@@ -34,7 +34,7 @@ def get_eval_weights(wildcards):
 def get_eval_gpus(wildcards):
     """GPUs of a generation job: vLLM, offline or as a local server, runs on GPUs; the rest on CPUs."""
     model = get_eval_model(wildcards)
-    return model["gpus"] if needs_vllm(model) else 0
+    return model.get("gpus", 1) if needs_vllm(model) else 0
 
 
 def eval_runs_where(predicate):
