@@ -136,6 +136,7 @@ rule country_gain:
     conda:
         "../envs/analyses.yaml"
     params:
+        group="country",
         rows=row_prediction_files("cross_country"),
         comparisons=SPECS["models"]["comparisons"],
         countries=SPECS["countries"]["countries"],
@@ -166,6 +167,7 @@ rule question_gain:
     conda:
         "../envs/analyses.yaml"
     params:
+        group="q_id",
         rows=row_prediction_files("cross_value"),
         comparisons=SPECS["models"]["comparisons"],
         training_questions=[q["id"] for q in SPECS["questions"]["questions"] if q["role"] == "train"],
