@@ -125,29 +125,21 @@ if config["data_source"] == "wvs":
         script:
             "../scripts/datasets.py"
 
-    rule cross_value_dataset:
-        """The cross-value benchmark: the training countries' left-over profiles on the unseen questions."""
-        input:
-            respondents=country_files("respondents", TRAIN_COUNTRIES),
-            archetypes=country_files("archetypes", TRAIN_COUNTRIES),
-            pools=country_files("pools", TRAIN_COUNTRIES),
+    # The two other benchmarks are the same job on other countries or questions (one rule cannot make
+    # both: the corpus job writes four files, these one each), so they reuse its rule.
+    use rule corpus_datasets as cross_value_dataset with:
         output:
             reported("results/benchmarks/cross_value.parquet", "data/datasets", "benchmarks"),
         log:
             "logs/datasets/cross_value.log",
         benchmark:
             "benchmarks/datasets/cross_value.tsv"
-        conda:
-            "../envs/data.yaml"
         params:
             countries=TRAIN_COUNTRIES,
-            questions=VALUE_QUESTIONS,
+            questions=VALUE_QUESTIONS,  # the training countries' left-over profiles on the unseen questions
             attribute_names=ATTRIBUTE_NAMES,
-        script:
-            "../scripts/datasets.py"
 
-    rule cross_country_dataset:
-        """The cross-country benchmark: the test countries' profiles on the training questions."""
+    use rule corpus_datasets as cross_country_dataset with:
         input:
             respondents=country_files("respondents", CROSS_COUNTRIES),
             archetypes=country_files("archetypes", CROSS_COUNTRIES),
@@ -158,14 +150,10 @@ if config["data_source"] == "wvs":
             "logs/datasets/cross_country.log",
         benchmark:
             "benchmarks/datasets/cross_country.tsv"
-        conda:
-            "../envs/data.yaml"
         params:
-            countries=CROSS_COUNTRIES,
+            countries=CROSS_COUNTRIES,  # the test countries' profiles on the training questions
             questions=TRAIN_QUESTIONS,
             attribute_names=ATTRIBUTE_NAMES,
-        script:
-            "../scripts/datasets.py"
 
     rule study_tables:
         """The study's countries' respondents and archetypes in one table each (audits, analyses)."""
