@@ -60,8 +60,8 @@ if config["data_source"] == "wvs":
         """One country: respondents with the 11 attribute labels and coded answers, and the entropy of
         every (profile, question) with the filter's decision."""
         input:
-            codes="results/data/survey_codes.parquet",
-            labels="results/data/survey_labels.json",
+            codes=rules.read_survey.output.codes,
+            labels=rules.read_survey.output.labels,
         output:
             respondents="results/data/countries/{country}/respondents.parquet",
             archetypes="results/data/countries/{country}/archetypes.parquet",
@@ -194,8 +194,8 @@ if config["data_source"] == "wvs":
     rule audit_filtering:
         """Entropy distribution and demographic coverage before vs after filtering."""
         input:
-            respondents="results/data/respondents.parquet",
-            archetypes="results/data/archetypes.parquet",
+            respondents=rules.study_tables.output.respondents,
+            archetypes=rules.study_tables.output.archetypes,
         output:
             reported("results/audit/filtering.json", "audits/filtering", "data audits"),
         log:

@@ -152,7 +152,7 @@ rule question_gain:
     its semantic distance (average and nearest) to the training questions, and Pearson r of each."""
     input:
         dataset=dataset_path("cross_value"),
-        embeddings="results/analysis/question_embeddings.parquet",
+        embeddings=rules.question_embeddings.output[0],
         predictions=get_row_prediction_inputs("cross_value"),
     output:
         gains=reported("results/analysis/table12_question_gain.csv", "analyses/table12_question_gain", "Table 12"),
