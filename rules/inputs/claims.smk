@@ -35,7 +35,7 @@ def release_claim_without_release(claim):
 CLAIM_JOB_OUTPUTS = {o: job_outputs(o) for c in CLAIMS["claims"] for o in claim_outputs(c)}
 
 
-for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (issue 15 point 1's come later)
+for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (a pending claim's may not exist yet)
     _unmade = [o for o in claim_outputs(_claim) if not CLAIM_JOB_OUTPUTS[o] and not needs_respondents(o)]
     if _unmade and not _claim.get("pending") and not release_claim_without_release(_claim):
         sys.exit(
