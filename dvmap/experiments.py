@@ -240,7 +240,7 @@ def row_entries(rows: Sequence[Row], reference_predictors: Sequence[str] = ()) -
     return entries
 
 
-def row_files(entries: Sequence[Mapping], kind: str, dataset: str) -> list[str]:
-    """The score (kind "scores") or prediction files of table rows on one dataset, one per seed."""
-    folder, ext = ("scores", "json") if kind == "scores" else ("predictions", "parquet")
-    return [f"results/{folder}/{f}/{e['template']}/{dataset}.{ext}" for e in entries for f in e["files"]]
+def row_files(entries: Sequence[Mapping], pattern: str, dataset: str) -> list[str]:
+    """The files of table rows on one dataset, one per seed: `pattern` is the producing rule's output
+    (the score or generate rule's, with {model}, {template} and {dataset})."""
+    return [pattern.format(model=f, template=e["template"], dataset=dataset) for e in entries for f in e["files"]]

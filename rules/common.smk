@@ -137,6 +137,12 @@ EVAL_RUNS = PLAN.eval_runs
 MAIN_ENTRIES = row_entries(PLAN.main_rows, REFERENCE_PREDICTORS)  # the main tables' rows, reference predictors last
 
 
+def row_file_pattern(kind):
+    """The output pattern of a table row's files, as the score and generate rules write them (called
+    once those exist: by input functions, and by the rules included after evaluate.smk)."""
+    return {"scores": rules.score.output[0], "predictions": rules.generate.output[0]}[kind]
+
+
 wildcard_constraints:
     dataset="|".join([*DATASETS, *ROBUSTNESS_DATASETS]),  # robustness: results/robustness/ (model_analyses.smk)
     template="|".join([*TEMPLATES, "reference"]),  # "reference": the predictions of reference predictors

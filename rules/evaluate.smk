@@ -74,7 +74,7 @@ rule reference_predictions:
 rule score:
     """Acc, LC, WD, JSD with bootstrap CIs, n and parse-failure rate of one model on one dataset."""
     input:
-        predictions="results/predictions/{model}/{template}/{dataset}.parquet",
+        predictions=rules.generate.output[0],
         dataset=get_dataset,
     output:
         "results/scores/{model}/{template}/{dataset}.json",

@@ -118,7 +118,7 @@ rule scale_figure:
     seeds), reference predictors as lines."""
     input:
         scores=get_scale_inputs,
-        references=expand("results/scores/{predictor}/reference/{{dataset}}.json", predictor=REFERENCE_PREDICTORS),
+        references=expand(rules.score.output[0], model=REFERENCE_PREDICTORS, template="reference", allow_missing=True),
     output:
         table=reported("results/tables/scale_{dataset}.csv", "ablations/scale_table", "model size (Figures 4, 6, 7)"),
         figure=reported("results/figures/scale_{dataset}.png", "ablations/scale_figure", "model size (Figures 4, 6, 7)"),

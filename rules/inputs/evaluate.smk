@@ -51,15 +51,15 @@ def get_row_predictions(name, template, dataset):
     """Prediction files of one table row on one dataset: one per seed for a trained model (its mean
     over seeds is the row), a single file for an untrained model or a reference predictor."""
     entry = next(e for e in MAIN_ENTRIES if e["name"] == name and e["template"] == template)
-    return row_files([entry], "predictions", dataset)
+    return row_files([entry], row_file_pattern("predictions"), dataset)
 
 
 def get_scores(wildcards):
-    return row_files(MAIN_ENTRIES, "scores", wildcards.dataset)
+    return row_files(MAIN_ENTRIES, row_file_pattern("scores"), wildcards.dataset)
 
 
 def get_predictions(wildcards):
-    return row_files(MAIN_ENTRIES, "predictions", wildcards.dataset)
+    return row_files(MAIN_ENTRIES, row_file_pattern("predictions"), wildcards.dataset)
 
 
 def get_eval_targets():

@@ -16,7 +16,11 @@ def get_experiment_inputs(kind):
 
     def files(wildcards):
         entries = row_entries(PLAN.table_rows[wildcards.table], REFERENCE_PREDICTORS)
-        return [f for d in EXPERIMENTS["tables"][wildcards.table]["datasets"] for f in row_files(entries, kind, d)]
+        return [
+            f
+            for d in EXPERIMENTS["tables"][wildcards.table]["datasets"]
+            for f in row_files(entries, row_file_pattern(kind), d)
+        ]
 
     return files
 
@@ -40,7 +44,7 @@ def get_experiment_datasets(wildcards):
 
 def get_scale_inputs(wildcards):
     entries = row_entries([r for _, base, dvmap in PLAN.scale_rows for r in (base, dvmap)], REFERENCE_PREDICTORS)
-    return row_files(entries, "scores", wildcards.dataset)
+    return row_files(entries, row_file_pattern("scores"), wildcards.dataset)
 
 
 def survey_tables():

@@ -32,9 +32,7 @@ EMBEDDING_RESOURCES = {"gpu": 0, **MODEL_ANALYSES["embedding"].get("resources", 
 
 
 EMBEDDING_ENV = (
-    "../envs/eval-vllm.yaml"
-    if MODEL_ANALYSES["embedding"]["device"].startswith("cuda")
-    else "../envs/analyses.yaml"
+    "../envs/eval-vllm.yaml" if MODEL_ANALYSES["embedding"]["device"].startswith("cuda") else "../envs/analyses.yaml"
 )
 
 
