@@ -90,6 +90,10 @@ def _shares(respondents: pd.DataFrame, archetypes: pd.DataFrame) -> dict:
             "answers_removed_share": round(1 - kept_answers / n_answers, 6)}
 
 
+# the filter's settings as filtering.json reports them: in this order whatever order the spec writes
+FILTER_KEYS = ("max_entropy", "min_profile_size", "use_weight", "rule")
+
+
 def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attribute_names: Sequence[str],
                      filter_spec: Mapping, corpus_countries: Sequence[str] | None = None,
                      corpus_questions: Sequence[str] | None = None) -> dict:
@@ -116,7 +120,7 @@ def filtering_report(respondents: pd.DataFrame, archetypes: pd.DataFrame, attrib
     labels = [f"[{lo:g},{hi:g})" if lo > 0 else ("0" if hi < 1e-6 else f"(0,{hi:g})")
               for lo, hi in zip(ENTROPY_BIN_EDGES[:-1], ENTROPY_BIN_EDGES[1:])]
     return {
-        "filter": dict(filter_spec),
+        "filter": {key: filter_spec[key] for key in FILTER_KEYS},
         "respondents": shares["respondents"],
         "profiles": int(respondents["profile_id"].nunique()),
         "respondents_sharing_a_profile": shares["respondents_sharing_a_profile"],
