@@ -4,6 +4,7 @@ import pytest
 
 from dvmap.data import audit, splits
 from dvmap.errors import LeakageError
+from dvmap.specs import fill_defaults
 
 COUNTRIES = [{"iso3": "USA", "iso_numeric": 840, "role": "train"}, {"iso3": "DEU", "iso_numeric": 276, "role": "train"},
              {"iso3": "NGA", "iso_numeric": 566, "role": "cross_country"}]
@@ -118,7 +119,7 @@ def test_filtering_report_hand_computed():
     respondents = pd.DataFrame({"profile_id": ["p1", "p1", "p2"], "Gender": ["F", "F", "M"]})
     arche = pd.DataFrame({"profile_id": ["p1", "p1", "p2"], "q_id": ["Q1", "Q2", "Q1"], "n_respondents": [2, 2, 1],
                           "entropy": [0.0, 1.0, 0.0], "kept": [True, False, True]})
-    r = audit.filtering_report(respondents, arche, ["Gender"], {"rule": "strict"})
+    r = audit.filtering_report(respondents, arche, ["Gender"], fill_defaults({"rule": "strict"}, "filter"))
     assert r["respondents_sharing_a_profile"] == pytest.approx(2 / 3)
     assert r["pairs_removed_share"] == pytest.approx(1 / 3)
     assert r["answers_removed_share"] == pytest.approx(2 / 5)
