@@ -4,6 +4,7 @@ none after it (data, train, evaluate, analyses, in the order of the DAG), the cl
 stage's outputs, and the configuration, which loads every spec and runs the checks across them,
 sits on top where only the workflow, the benchmarks and the tests call it."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,34 @@ def test_nothing_in_the_package_imports_the_configuration():
     users = [m for m, path in modules().items() if m != "dvmap.configuration"
              and any(t == "dvmap.configuration" for _, t in dvmap_imports(path))]
     assert users == []
+
+
+# ---- rule files that stand alone ------------------------------------------------------------------------
+RULES = ROOT / "rules"
+SHARED = ("common.smk", "report.smk")  # included by the Snakefile before every stage
+
+
+def smk_names(path: Path) -> set[str]:
+    """The names a .smk file defines: assignments (at any indentation: inside `if` or `try` too),
+    functions, and what it imports (single-line and parenthesised imports)."""
+    text = path.read_text(encoding="utf-8")
+    names = set(re.findall(r"^\s*([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)", text, re.M))
+    names |= set(re.findall(r"^\s*def (\w+)", text, re.M))
+    for block in re.findall(r"^\s*from \S+ import (\([^)]*\)|[^\n]+)", text, re.M):
+        names |= {n.strip().split(" as ")[-1] for n in block.strip("()").split(",") if n.strip()}
+    return names
+
+
+def constants_used(text: str) -> set[str]:
+    code = re.sub(r'"""[\s\S]*?"""|"[^"\n]*"|\'[^\'\n]*\'|#[^\n]*', "", text)  # strings and comments out
+    return set(re.findall(r"\b([A-Z][A-Z0-9_]{2,})\b", code))
+
+
+@pytest.mark.parametrize("stage", sorted(p.name for p in RULES.glob("*.smk") if p.name not in SHARED))
+def test_a_rule_file_uses_only_its_own_names_and_the_shared_ones(stage):
+    """A stage's rule file and its inputs file (rules/inputs/<stage>, which it includes first) use
+    only the settings they define and those of common.smk and report.smk: none from another stage."""
+    files = [RULES / stage, *([RULES / "inputs" / stage] if (RULES / "inputs" / stage).is_file() else [])]
+    known = set().union(*(smk_names(f) for f in files), *(smk_names(RULES / s) for s in SHARED))
+    used = set().union(*(constants_used(f.read_text(encoding="utf-8")) for f in files))
+    assert not used - known, f"{stage} uses {sorted(used - known)}, defined in no file it may use"
