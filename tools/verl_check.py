@@ -198,16 +198,9 @@ def grpo_step(overrides: Sequence[str], model_path: str, train_file: str, prompt
     from verl's policy loss (actor.policy_loss, actor.loss_agg_mode); one plain gradient step of
     parameter norm `step_norm`; the log-probabilities before and after. The update in float64, so
     that the step's first-order effects stand far above rounding."""
-    import numpy as np
     import torch
     from transformers import AutoModelForCausalLM
-    from verl.trainer.ppo.core_algos import get_policy_loss_fn
-    from verl.trainer.ppo.ray_trainer import compute_advantage, compute_response_mask
-    from verl.trainer.ppo.reward import resolve_reward_manager_cls
     from verl.trainer.ppo.utils import create_rl_dataset
-    from verl.utils.config import omega_conf_to_dataclass
-    from verl.utils.model import compute_position_id_with_mask
-    from verl.utils.torch_functional import logprobs_from_logits
 
     torch.manual_seed(seed)
     cfg = compose([*overrides, f"actor_rollout_ref.model.path={model_path}", f"data.seed={seed}"])
@@ -215,13 +208,24 @@ def grpo_step(overrides: Sequence[str], model_path: str, train_file: str, prompt
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)  # float64 for the update
     dataset = create_rl_dataset([train_file], cfg.data, tok, None, is_train=True, max_samples=prompts)
     rows = [dataset[i] for i in range(len(dataset))]
+    data, responses = _rollout(cfg, tok, model, rows)
+    data, scores = _rewards_and_advantages(cfg, tok, data)
+    uids = [str(r["extra_info"]["sample_id"]) for r in rows for _ in range(cfg.actor_rollout_ref.rollout.n)]
+    return {"responses": [tok.decode(r, skip_special_tokens=True) for r in responses], "uids": uids,
+            "rewards": scores, **_policy_step(cfg, model, data, step_norm)}
+
+
+def _rollout(cfg, tok, model, rows: Sequence[Mapping]):
+    """rollout.n sampled completions per prompt under the answer grammar (what vLLM does on the
+    cluster), as verl's batch with each completion's row: (batch, the responses' token ids)."""
+    import numpy as np
+    import torch
+
     n = cfg.actor_rollout_ref.rollout.n
     chat_kwargs = dict(cfg.data.get("apply_chat_template_kwargs", {}))
     prompt_ids = [tok.apply_chat_template(r["raw_prompt"], add_generation_prompt=True, tokenize=True, return_dict=False,
                                           **chat_kwargs) for r in rows]
     allowed = [answer_sequences(tok, list(r["extra_info"]["options"])) for r in rows]
-
-    # rollout: n sampled completions per prompt (what vLLM does on the cluster)
     width = max(map(len, prompt_ids))
     pad = tok.pad_token_id
     input_ids = torch.tensor([[pad] * (width - len(p)) + list(p) for p in prompt_ids])
@@ -239,29 +243,46 @@ def grpo_step(overrides: Sequence[str], model_path: str, train_file: str, prompt
                                    max_new_tokens=max(map(len, sum(allowed, []))), num_return_sequences=n,
                                    pad_token_id=pad, prefix_allowed_tokens_fn=grammar)
     responses = [seq[:seq.index(tok.eos_token_id) + 1] for seq in generated[:, width:].tolist()]
-    model.double()
     repeated = [p for p in prompt_ids for _ in range(n)]
-    uids = np.array([str(r["extra_info"]["sample_id"]) for r in rows for _ in range(n)], dtype=object)
     data = _batch(tok, repeated, responses, {
         "data_source": np.array([r["data_source"] for r in rows for _ in range(n)], dtype=object),
         "reward_model": np.array([dict(r["reward_model"]) for r in rows for _ in range(n)], dtype=object),
         "extra_info": np.array([dict(r["extra_info"]) for r in rows for _ in range(n)], dtype=object),
-        "uid": uids,
+        "uid": np.array([str(r["extra_info"]["sample_id"]) for r in rows for _ in range(n)], dtype=object),
     })
+    return data, responses
 
-    # reward through verl, then verl's advantage estimator
+
+def _rewards_and_advantages(cfg, tok, data) -> tuple:
+    """The kit's reward through verl's reward manager, then verl's advantage estimator: (the batch
+    with token_level_scores, token_level_rewards, response_mask and advantages, the scores)."""
+    from verl.trainer.ppo.ray_trainer import compute_advantage, compute_response_mask
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
+
     scores = in_process_scores(cfg, tok, data)
     data.batch["token_level_scores"] = resolve_reward_manager_cls(cfg).assemble_rm_scores(data, scores)
     data.batch["token_level_rewards"] = data.batch["token_level_scores"]
     data.batch["response_mask"] = compute_response_mask(data)
     data = compute_advantage(data, adv_estimator=cfg.algorithm.adv_estimator, gamma=cfg.algorithm.gamma,
-                             lam=cfg.algorithm.lam, num_repeat=n,
+                             lam=cfg.algorithm.lam, num_repeat=cfg.actor_rollout_ref.rollout.n,
                              norm_adv_by_std_in_grpo=cfg.algorithm.get("norm_adv_by_std_in_grpo", True),
                              config=cfg.algorithm)
+    return data, scores
+
+
+def _policy_step(cfg, model, data, step_norm: float) -> dict:
+    """verl's policy loss on the model's log-probabilities (float64), one plain gradient step of
+    parameter norm `step_norm`, and what it did: the loss before and after, the objective's gain
+    against the first-order prediction, the log-probabilities before and after."""
+    import torch
+    from verl.trainer.ppo.core_algos import get_policy_loss_fn
+    from verl.utils.config import omega_conf_to_dataclass
+    from verl.utils.model import compute_position_id_with_mask
+    from verl.utils.torch_functional import logprobs_from_logits
+
+    model.double()
     mask = data.batch["response_mask"].double()
     advantages = data.batch["advantages"].double()
-
-    # verl's policy loss on the model's log-probabilities, one step
     actor = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
     policy_loss = get_policy_loss_fn(actor.policy_loss.loss_mode)
     full_mask = data.batch["attention_mask"]
@@ -293,9 +314,6 @@ def grpo_step(overrides: Sequence[str], model_path: str, train_file: str, prompt
     gain = float(((after - old) * advantages * mask).sum() / mask.sum())
     seq_adv = (advantages * mask).sum(-1) / mask.sum(-1).clamp(min=1)
     return {
-        "responses": [tok.decode(r, skip_special_tokens=True) for r in responses],
-        "uids": uids.tolist(),
-        "rewards": scores,
         "advantages": seq_adv.tolist(),
         "advantage_constant_per_completion": bool(((advantages - seq_adv[:, None]) * mask).abs().max() < 1e-9),
         "loss": loss.item(),
