@@ -244,7 +244,7 @@ def group_bootstrap(scores: Sequence[np.ndarray], groups: np.ndarray, n_resample
     seed_bootstrap draws them. Groups in order of first appearance."""
     groups = np.asarray(groups)
     labels = list(dict.fromkeys(groups.tolist()))
-    strata = [np.flatnonzero(groups == label) for label in labels]
+    strata = _strata(len(groups), groups)  # in the labels' order: first appearance
     sizes = np.array([len(s) for s in strata])
     if not len(strata) or sizes.min() == 0:
         raise ValueError("group_bootstrap needs at least one unit in every group")
@@ -263,9 +263,8 @@ def group_bootstrap(scores: Sequence[np.ndarray], groups: np.ndarray, n_resample
     total = sizes.sum()
 
     def rest(sums: np.ndarray) -> np.ndarray:
-        others = total - sizes
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(others > 0, (sums.sum(axis=-1, keepdims=True) - sums) / np.maximum(others, 1), np.nan)
+        others = total - sizes  # a single group has no rest: NaN
+        return np.where(others > 0, (sums.sum(axis=-1, keepdims=True) - sums) / np.maximum(others, 1), np.nan)
 
     return GroupReplicates(labels, sizes, sums_point / sizes, rest(sums_point), sums_replicated / sizes,
                            rest(sums_replicated))
