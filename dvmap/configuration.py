@@ -14,7 +14,7 @@ from dvmap.data.synthetic import check_synthetic_against
 from dvmap.errors import SpecError
 from dvmap.evaluate.general_utility import check_general_utility
 from dvmap.experiments import check_experiments
-from dvmap.specs import ROOT, SPEC_KINDS, country_codes, fill_defaults, load_spec, validate_against_schema
+from dvmap.specs import ROOT, SPEC_KINDS, country_codes, load_spec, validated_with_defaults
 
 
 def load_all(paths: dict[str, str], workflow_dir: str | Path = ROOT) -> dict[str, dict]:
@@ -98,8 +98,7 @@ def load_config(config: dict, workflow_dir: str | Path = ROOT) -> dict[str, dict
     """Validate the top-level Snakemake config, then every spec file it names (schemas and templates
     from `workflow_dir`, the folder of the Snakefile)."""
     where = "specs/config.yaml (merged with --config/--configfile)"
-    validate_against_schema(config, "config", where, workflow_dir)
-    fill_defaults(config, "config", workflow_dir)  # for keys a --configfile left out too
+    validated_with_defaults(config, "config", where, workflow_dir)  # defaults: for keys a --configfile left out too
     specs = load_all(config["specs"], workflow_dir)
     for key, known in (("train_models", specs["models"]["models"]), ("eval_models", specs["models"]["eval_models"])):
         for i, name in enumerate(config[key]):

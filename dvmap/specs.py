@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,20 +139,39 @@ def _schema(kind: str, workflow_dir: str | Path) -> dict:
     return read_yaml(Path(workflow_dir) / "schemas" / f"{kind}.schema.yaml")
 
 
-def validate_against_schema(data: Any, kind: str, file: str | Path, workflow_dir: str | Path = ROOT) -> None:
-    """Raise SpecError naming the file and key path of the first (most relevant) schema error."""
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_schema(kind, workflow_dir)).iter_errors(data))
+def _raise_first_error(data: Any, schema: dict, file: str | Path) -> None:
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if error is not None:
         raise SpecError(file, _key_path(error), error.message)
+
+
+def _filled(data: Any, schema: dict) -> Any:
+    for _ in DefaultFillingValidator(schema).iter_errors(data):
+        pass  # valid already: iterating runs the `properties` rule, which fills
+    return data
+
+
+def validate_against_schema(data: Any, kind: str, file: str | Path, workflow_dir: str | Path = ROOT) -> None:
+    """Raise SpecError naming the file and key path of the first (most relevant) schema error."""
+    _raise_first_error(data, _schema(kind, workflow_dir), file)
 
 
 def fill_defaults(data: Any, kind: str, workflow_dir: str | Path = ROOT) -> Any:
     """`data` (valid against its schema) with every absent key's schema default filled in, in place.
     After the cross-field checks, which see what the file says (a key written where it has no effect
     is an error; its default is not)."""
-    for _ in DefaultFillingValidator(_schema(kind, workflow_dir)).iter_errors(data):
-        pass  # valid already: iterating runs the `properties` rule, which fills
-    return data
+    return _filled(data, _schema(kind, workflow_dir))
+
+
+def validated_with_defaults(data: Any, kind: str, file: str | Path, workflow_dir: str | Path = ROOT,
+                            check: Callable[[Any], None] | None = None) -> Any:
+    """validate_against_schema, then `check` (the file's cross-field rules), then fill_defaults, with
+    the schema read once."""
+    schema = _schema(kind, workflow_dir)
+    _raise_first_error(data, schema, file)
+    if check is not None:
+        check(data)
+    return _filled(data, schema)
 
 
 def _check_bins(bins: list[dict], file, path: str, label_key: str) -> None:
@@ -383,9 +402,11 @@ def load_spec(kind: str, path: str | Path, workflow_dir: str | Path = ROOT) -> d
     """Read one spec file, validate it (schema, then cross-field rules), then fill its schema defaults."""
     data = read_yaml(path)
     check_report_text(data, path)
-    validate_against_schema(data, kind, path, workflow_dir)
-    if kind == "prompts":
-        check_prompts(data, path, workflow_dir)
-    elif kind in CHECKS:
-        CHECKS[kind](data, path)
-    return fill_defaults(data, kind, workflow_dir)
+
+    def check(spec: dict) -> None:
+        if kind == "prompts":
+            check_prompts(spec, path, workflow_dir)
+        elif kind in CHECKS:
+            CHECKS[kind](spec, path)
+
+    return validated_with_defaults(data, kind, path, workflow_dir, check)
