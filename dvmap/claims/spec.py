@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
+from dvmap.analyses.group_gain import DISTANCES
 from dvmap.data.splits import DATASETS, ROBUSTNESS_DATASETS
 from dvmap.errors import SpecError
 from dvmap.evaluate.tables import PAIRED_COLUMNS, PER_GROUP_COLUMNS
@@ -28,6 +29,19 @@ _GAIN = ["model_a", "model_b", "kind", "n", "acc_a", "acc_b", "gain", "gain_ci_l
 _CORRELATION = ["model_a", "model_b", "kind", "distance", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high",
                 "r_seed_sd", "n_seeds", "p_value", "note"]
 _MODELS = {"model": "models", "model_a": "models", "model_b": "models"}
+
+
+
+def _gain_formats(gains: str, correlations: str, group: str, universe: str) -> dict[str, dict]:
+    """Figure 9's or Table 12's two outputs: the gain per group with its distances, and r per distance
+    (the distances as dvmap.analyses.group_gain names them)."""
+    return {f"results/analysis/{gains}.csv": {
+                "columns": [*_GAIN, group, *(f"distance_{d}" for d in DISTANCES[group])],
+                "values": {**_MODELS, group: universe}, "n": "n"},
+            f"results/analysis/{correlations}.csv": {
+                "columns": _CORRELATION, "values": {**_MODELS, "distance": DISTANCES[group]}, "n": "n_points",
+                "points": "n_points"}}
+
 
 OUTPUTS: dict[str, dict] = {
     "results/audit/counts.json": {
@@ -94,18 +108,8 @@ OUTPUTS: dict[str, dict] = {
         "columns": ["model", "kind", "perturbation", "q_id", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
                     "rate_ci_high", "rate_seed_sd", "n_seeds"],
         "values": {**_MODELS, "perturbation": "perturbations", "q_id": "questions"}, "n": "n_pairs"},
-    "results/analysis/fig9_country_gain.csv": {
-        "columns": [*_GAIN, "country", "distance_nearest", "distance_mean"],
-        "values": {**_MODELS, "country": "countries"}, "n": "n"},
-    "results/analysis/fig9_country_gain_distance.csv": {
-        "columns": _CORRELATION, "values": {**_MODELS, "distance": ("nearest", "mean")}, "n": "n_points",
-        "points": "n_points"},
-    "results/analysis/table12_question_gain.csv": {
-        "columns": [*_GAIN, "q_id", "distance_average", "distance_nearest"],
-        "values": {**_MODELS, "q_id": "questions"}, "n": "n"},
-    "results/analysis/table12_gain_distance.csv": {
-        "columns": _CORRELATION, "values": {**_MODELS, "distance": ("average", "nearest")}, "n": "n_points",
-        "points": "n_points"},
+    **_gain_formats("fig9_country_gain", "fig9_country_gain_distance", "country", "countries"),
+    **_gain_formats("table12_question_gain", "table12_gain_distance", "q_id", "questions"),
     "results/table11.csv": {
         "columns": ["pair", "task", "metric", "filter", "n", "num_fewshot", "higher_is_better", "base", "base_stderr",
                     "dvmap", "dvmap_stderr", "n_seeds", "dvmap_seed_sd", "diff", "diff_ci_low", "diff_ci_high",
