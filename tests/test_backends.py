@@ -15,7 +15,8 @@ import pytest
 from conftest import send_json, serve_in_thread
 
 from dvmap.evaluate import backends
-from dvmap.evaluate.backends import OpenAIBackend, Request, generate_into
+from dvmap.evaluate.backends import OpenAIBackend, Request, generate_into, server
+from dvmap.evaluate.backends.transformers_local import SeededSampling
 from dvmap.evaluate.predictions import PredictionLog, pending, predictions_frame
 
 SAMPLING = {"temperature": 0.7, "top_p": 1.0, "max_tokens": 16, "seed": 0, "concurrency": 3, "retries": 3,
@@ -186,7 +187,7 @@ def test_local_transformers_server_end_to_end(tiny_model_dir, tmp_path):
     """The kit starts `transformers serve` on a free loopback port, waits for health, generates
     through the OpenAI client and stops the server."""
     store = PredictionLog(tmp_path / "p.jsonl")
-    with backends.local_server("transformers", tiny_model_dir) as url:
+    with server.local_server("transformers", tiny_model_dir) as url:
         port = int(url.split(":")[2].split("/")[0])
         generate_into(store, OpenAIBackend(url, tiny_model_dir, SAMPLING), requests(8))
         first = {k: v["response"] for k, v in store.load().items()}
@@ -202,7 +203,7 @@ def test_local_transformers_server_end_to_end(tiny_model_dir, tmp_path):
 
 def test_local_server_that_dies_is_a_named_error(tmp_path):
     with pytest.raises(Exception, match="exited with"):
-        with backends.local_server("transformers", str(tmp_path / "no-such-model"), startup_timeout=60):
+        with server.local_server("transformers", str(tmp_path / "no-such-model"), startup_timeout=60):
             pass
 
 
@@ -230,10 +231,10 @@ def test_seeded_sampling_follows_the_tempered_distribution():
 
     logits = torch.tensor([[2.0, 1.0, 0.0]]).repeat(6000, 1)
     expected = torch.softmax(logits[0] / 0.7, dim=-1)
-    picks = backends.SeededSampling(range(6000), 0.7, 1.0)(None, logits).argmax(-1)
+    picks = SeededSampling(range(6000), 0.7, 1.0)(None, logits).argmax(-1)
     share = picks.bincount(minlength=3).float() / len(picks)
     assert torch.allclose(share, expected, atol=0.025), (share, expected)  # ~4 standard errors
-    nucleus = backends.SeededSampling(range(6000), 1.0, 0.6)(None, logits).argmax(-1)
+    nucleus = SeededSampling(range(6000), 1.0, 0.6)(None, logits).argmax(-1)
     assert set(nucleus.tolist()) == {0}  # top_p 0.6 keeps only the first token (p = 0.67)
 
 
@@ -241,20 +242,48 @@ def test_sample_seed_is_stable():
     assert backends.sample_seed(0, "p1-Q1") == backends.sample_seed(0, "p1-Q1") != backends.sample_seed(1, "p1-Q1")
 
 
-def test_vllm_environment_is_set_while_it_starts_and_restored_after(monkeypatch):
-    """VLLMBackend's `env` (what vLLM reads while its engine starts) never outlives the start: the
-    process's environment is as it was after it, an exception included."""
+def test_offline_vllm_never_changes_this_process_environment(monkeypatch):
+    """A spec's `env` (what vLLM reads as its engine starts) belongs to the process that starts vLLM,
+    given when it is spawned: opening offline vLLM in a process that lacks it is refused, naming the
+    keys, before vLLM is imported, and the environment is left as it was."""
     import os
 
-    from dvmap.evaluate.backends import environment_set
+    from dvmap.errors import DVMapError
+    from dvmap.evaluate.backends import open_backend
 
-    monkeypatch.setenv("DVMAP_TEST_KEPT", "before")
     monkeypatch.delenv("DVMAP_TEST_NEW", raising=False)
-    with environment_set({"DVMAP_TEST_KEPT": "during", "DVMAP_TEST_NEW": 7}):
-        assert (os.environ["DVMAP_TEST_KEPT"], os.environ["DVMAP_TEST_NEW"]) == ("during", "7")
-    assert os.environ["DVMAP_TEST_KEPT"] == "before" and "DVMAP_TEST_NEW" not in os.environ
-    with pytest.raises(RuntimeError), environment_set({"DVMAP_TEST_NEW": "x"}):
-        raise RuntimeError("vLLM failed to start")
-    assert "DVMAP_TEST_NEW" not in os.environ
-    with environment_set(None):
-        assert os.environ["DVMAP_TEST_KEPT"] == "before"
+    before = dict(os.environ)
+    spec = {"engine": "vllm", "env": {"DVMAP_TEST_NEW": 7}}
+    with pytest.raises(DVMapError, match=r"env \(DVMAP_TEST_NEW\).*generate_in_python"), \
+            open_backend(spec, "no-model", SAMPLING):
+        pass
+    assert dict(os.environ) == before
+
+
+def test_generate_pending_runs_offline_vllm_in_a_child_given_the_spec_env(monkeypatch, tmp_path):
+    """The generate rule's policy: the vLLM engine runs in a child process (of this Python, or of
+    $DVMAP_VLLM_PYTHON's where vLLM is not installed here) whose environment holds the spec's `env`."""
+    import logging
+    import os
+
+    from dvmap.evaluate import generate_job
+
+    seen = {}
+
+    def fake_run(command, stdout, stderr, env):
+        seen.update(command=command, env=env)
+        job = json.loads(open(command[-1]).read())
+        open(job["summary"], "w").write(json.dumps({"generated": 0}))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(generate_job.subprocess, "run", fake_run)
+    monkeypatch.setattr(generate_job, "vllm_importable", lambda: False)
+    monkeypatch.setenv(backends.VLLM_PYTHON_ENV, sys.executable)
+    before = dict(os.environ)
+    spec = {"engine": "vllm", "env": {"VLLM_CPU_KVCACHE_SPACE": 1}}
+    store = PredictionLog(tmp_path / "partial.jsonl")
+    with open(tmp_path / "server.log", "w") as server_log:
+        generate_job.generate_pending(spec, "weights", SAMPLING, requests(2), store, store.path,
+                                      logging.getLogger("test"), server_log, desc="t")
+    assert seen["command"][:3] == [sys.executable, "-m", "dvmap.evaluate.generate_job"]
+    assert seen["env"]["VLLM_CPU_KVCACHE_SPACE"] == "1" and dict(os.environ) == before

@@ -9,14 +9,9 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from conftest import serve_in_thread
 
-from dvmap.evaluate import backends
-from dvmap.evaluate.backends import (
-    FAIL_FAST_AFTER,
-    EndpointError,
-    OpenAIBackend,
-    generate_into,
-    open_backend,
-)
+from dvmap.errors import DVMapError
+from dvmap.evaluate.backends import EndpointError, OpenAIBackend, Request, free_port, generate_into, open_backend
+from dvmap.evaluate.backends.openai_endpoint import FAIL_FAST_AFTER, MAX_RETRY_AFTER, retry_after
 from dvmap.evaluate.predictions import PredictionLog
 from dvmap.files import logged
 
@@ -26,7 +21,7 @@ KEY = "sk-test-7f3a9c1e5b2d4a6f8e0c"
 
 
 def requests(n):
-    return [backends.Request(f"s{i}", [{"role": "user", "content": f"id s{i}\n**Options**: Yes, No\n"}],
+    return [Request(f"s{i}", [{"role": "user", "content": f"id s{i}\n**Options**: Yes, No\n"}],
                              ["Yes", "No"]) for i in range(n)]
 
 
@@ -61,7 +56,7 @@ def server():
 
 
 def test_closed_port_stops_fast_naming_endpoint_and_model(tmp_path):
-    dead = f"http://127.0.0.1:{backends.free_port()}/v1"  # nothing listens there
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     store = PredictionLog(tmp_path / "p.jsonl")
     store.append([{"sample_id": "s0", "response": "<answer>No</answer>", "parsed": "No", "status": "ok",
                    "option_probs": None, "error": None}])
@@ -116,7 +111,7 @@ def test_api_key_is_redacted_everywhere(server, tmp_path, monkeypatch, capsys, c
             generate_into(store, backend, requests(12))
         errors = [r["error"] for r in store.load().values()]  # as scripts/generate.py reports them
         log.info("first error: %s", errors[0])
-        raise backends.DVMapError(f"{len(errors)} samples failed (first: {errors[0]})")
+        raise DVMapError(f"{len(errors)} samples failed (first: {errors[0]})")
     texts = {"records": store.path.read_text(), "error": str(exit_.value), "log": log_file.read_text(),
              "stderr": capsys.readouterr().err}
     assert "rejected request with Bearer ***" in texts["records" if code != 401 else "error"]
@@ -226,9 +221,9 @@ def test_retry_after_values():
 
     from email.utils import formatdate
 
-    assert backends.retry_after(Error({"retry-after": "2"})) == 2.0
-    assert backends.retry_after(Error({"retry-after-ms": "1500", "retry-after": "9"})) == 1.5
-    assert 8 <= backends.retry_after(Error({"retry-after": formatdate(time.time() + 10, usegmt=True)})) <= 10
-    assert backends.retry_after(Error({"retry-after": "3600"})) == backends.MAX_RETRY_AFTER
-    assert backends.retry_after(Error({"retry-after": "soon"})) is None
-    assert backends.retry_after(Error({})) is None and backends.retry_after(ValueError()) is None
+    assert retry_after(Error({"retry-after": "2"})) == 2.0
+    assert retry_after(Error({"retry-after-ms": "1500", "retry-after": "9"})) == 1.5
+    assert 8 <= retry_after(Error({"retry-after": formatdate(time.time() + 10, usegmt=True)})) <= 10
+    assert retry_after(Error({"retry-after": "3600"})) == MAX_RETRY_AFTER
+    assert retry_after(Error({"retry-after": "soon"})) is None
+    assert retry_after(Error({})) is None and retry_after(ValueError()) is None

