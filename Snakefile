@@ -32,7 +32,7 @@ rule all:
         get_data_targets(),
         get_model_targets(),
         get_eval_targets(),
-        "results/claims.csv",  # judged on the outputs above (rules/claims.smk)
+        rules.claims.output.table,  # judged on the outputs above (rules/claims.smk)
 
 
 rule data:
@@ -60,7 +60,7 @@ rule paper:
         get_general_utility_targets(),
         get_analysis_targets(),
         get_model_analysis_targets(),
-        "results/claims.csv",  # judged on the outputs above
+        rules.claims.output.table,  # judged on the outputs above
 
 
 onsuccess:

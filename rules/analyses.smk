@@ -11,7 +11,7 @@ include: "inputs/analyses.smk"
 rule analysis_heterogeneity:
     """Figure 1a: the answer shares of the most heterogeneous question, one panel per country."""
     input:
-        "results/data/respondents.parquet",
+        STUDY_TABLES["respondents"],
     output:
         distribution=reported("results/analysis/fig1a_heterogeneity.csv", "analyses/fig1a_heterogeneity", "Figure 1a"),
         entropies=reported(
@@ -41,7 +41,7 @@ rule analysis_heterogeneity:
 rule analysis_entropy_distribution:
     """Figure 1b, the kit's view: entropy of (profile, question) pairs before filtering, with the H = 0 mass."""
     input:
-        "results/data/archetypes.parquet",
+        STUDY_TABLES["archetypes"],
     output:
         histogram=reported(
             "results/analysis/fig1b_entropy_histogram.csv", "analyses/fig1b_entropy_histogram", "Figure 1b"
@@ -99,7 +99,7 @@ rule analysis_attribute_importance:
     """Figure 1c: random-forest importance of the 11 attributes for every question, by MDI (the paper's)
     and by permutation on held-out respondents (the kit's), and how alike they rank the attributes."""
     input:
-        "results/data/respondents.parquet",
+        STUDY_TABLES["respondents"],
     output:
         table=reported(
             "results/analysis/fig1c_attribute_importance.csv", "analyses/fig1c_attribute_importance", "Figure 1c"

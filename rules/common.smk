@@ -109,9 +109,6 @@ SEEDS = EXPERIMENTS["seeds"]
 # Countries and questions in the slices the data rules get: each per-country job sees only its
 # country, and only what codes the answers (not the wording), so adding a country or editing a
 # question's text reruns only what it changes.
-# Countries and questions in the slices the data rules get: each per-country job sees only its
-# country, and only what codes the answers (not the wording), so adding a country or editing a
-# question's text reruns only what it changes.
 COUNTRIES = {c["iso3"]: c for c in SPECS["countries"]["countries"]}
 
 
@@ -151,11 +148,24 @@ wildcard_constraints:
     country="|".join(COUNTRIES),
 
 
-def dataset_path(dataset):
+# Every dataset's file, named here once: the rules that write datasets (corpus_datasets and the
+# benchmark rules, import_release, robustness_dataset) and every rule that reads one use it.
+DATASET_FILE = "results/{folder}/{dataset}.parquet"
+# The study's countries' respondents and archetypes in one table each (rules/data.smk writes them;
+# the audits and the analyses read them)
+STUDY_TABLES = {"respondents": "results/data/respondents.parquet", "archetypes": "results/data/archetypes.parquet"}
+# ... and a filter variant's corpus splits (rules/experiments.smk writes them, training reads them)
+VARIANT_CORPUS_FILE = "results/variants/{variant}/corpus/{corpus_split}.parquet"
+
+
+def dataset_folder(dataset):
     if dataset in ROBUSTNESS_DATASETS:
-        return f"results/robustness/{dataset}.parquet"
-    folder = "corpus" if dataset in CORPUS_SPLITS else "benchmarks"
-    return f"results/{folder}/{dataset}.parquet"
+        return "robustness"
+    return "corpus" if dataset in CORPUS_SPLITS else "benchmarks"
+
+
+def dataset_path(dataset):
+    return DATASET_FILE.format(folder=dataset_folder(dataset), dataset=dataset)
 
 
 def get_dataset(wildcards):
@@ -163,9 +173,25 @@ def get_dataset(wildcards):
 
 
 def country_files(kind, countries):
-    """Per-country data files (respondents, archetypes, pools, sampling, missing) of some countries."""
-    ext = "json" if kind in ("sampling", "missing") else "parquet"
-    return [f"results/data/countries/{c}/{kind}.{ext}" for c in countries]
+    """Per-country data files (respondents, archetypes, missing: country_data; pools, sampling:
+    country_pools) of some countries, as those rules name them (called once they are defined)."""
+    made_by = rules.country_pools if kind in ("pools", "sampling") else rules.country_data
+    return expand(getattr(made_by.output, kind), country=countries)
+
+
+def base_model_dir(model):
+    """A local model's base (tokenizer, initialisation, format warm-up), as tiny_base_model names it."""
+    return expand(rules.tiny_base_model.output[0], model=model)[0]
+
+
+def trained_model_dir(run_name):
+    """A trained run's model folder, as train_local and train_verl name it (one pattern for both)."""
+    return expand(rules.train_local.output[0], run=run_name)[0]
+
+
+def prompts_path(template, dataset):
+    """The rendered prompts of one template over one dataset, as the prompts rule names them."""
+    return expand(rules.prompts.output[0], template=template, dataset=dataset)[0]
 
 
 def get_template_files(wildcards):

@@ -83,7 +83,7 @@ if config["data_source"] == "wvs":
     rule country_pools:
         """One country's profiles drawn for each dataset (its role and the splits spec decide which)."""
         input:
-            "results/data/countries/{country}/archetypes.parquet",
+            rules.country_data.output.archetypes,
         output:
             pools="results/data/countries/{country}/pools.parquet",
             sampling=reported("results/data/countries/{country}/sampling.json", "data/sampling", "sampling"),
@@ -107,11 +107,8 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", TRAIN_COUNTRIES),
             pools=country_files("pools", TRAIN_COUNTRIES),
         output:
-            *[
-                reported(p, "data/datasets", "corpus")
-                for p in expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS)
-            ],
-            reported("results/benchmarks/cross_demographic.parquet", "data/datasets", "benchmarks"),
+            *[reported(dataset_path(split), "data/datasets", "corpus") for split in CORPUS_SPLITS],
+            reported(dataset_path("cross_demographic"), "data/datasets", "benchmarks"),
         log:
             "logs/datasets/corpus.log",
         benchmark:
@@ -129,7 +126,7 @@ if config["data_source"] == "wvs":
     # both: the corpus job writes four files, these one each), so they reuse its rule.
     use rule corpus_datasets as cross_value_dataset with:
         output:
-            reported("results/benchmarks/cross_value.parquet", "data/datasets", "benchmarks"),
+            reported(dataset_path("cross_value"), "data/datasets", "benchmarks"),
         log:
             "logs/datasets/cross_value.log",
         benchmark:
@@ -145,7 +142,7 @@ if config["data_source"] == "wvs":
             archetypes=country_files("archetypes", CROSS_COUNTRIES),
             pools=country_files("pools", CROSS_COUNTRIES),
         output:
-            reported("results/benchmarks/cross_country.parquet", "data/datasets", "benchmarks"),
+            reported(dataset_path("cross_country"), "data/datasets", "benchmarks"),
         log:
             "logs/datasets/cross_country.log",
         benchmark:
@@ -161,8 +158,7 @@ if config["data_source"] == "wvs":
             respondents=country_files("respondents", COUNTRIES),
             archetypes=country_files("archetypes", COUNTRIES),
         output:
-            respondents="results/data/respondents.parquet",
-            archetypes="results/data/archetypes.parquet",
+            **STUDY_TABLES,
         log:
             "logs/study_tables.log",
         benchmark:
@@ -219,7 +215,7 @@ else:
         input:
             get_release_split,
         output:
-            reported("results/{folder}/{dataset}.parquet", "data/datasets", "{folder}"),
+            reported(DATASET_FILE, "data/datasets", "{folder}"),
         log:
             "logs/import_release/{folder}_{dataset}.log",
         benchmark:
@@ -243,7 +239,7 @@ if config["data_source"] == "release":
         """The kit's structured CoT prompts against the release's own `prompt` column, byte for byte."""
         input:
             release=get_release_files(),
-            prompts=expand("results/prompts/structured_cot/{dataset}.parquet", dataset=AVAILABLE_DATASETS),
+            prompts=get_release_audit_prompts,
         output:
             reported("results/audit/release_prompts.json", "audits/release_prompts", "data audits"),
         log:

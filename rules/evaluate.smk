@@ -14,7 +14,7 @@ rule generate:
     """Generate answers of one evaluated model on one dataset (engine and sampling from the spec)."""
     input:
         dataset=get_dataset,
-        prompts="results/prompts/{template}/{dataset}.parquet",
+        prompts=rules.prompts.output[0],
         weights=get_eval_weights,
     output:
         "results/predictions/{model}/{template}/{dataset}.parquet",
@@ -52,7 +52,7 @@ use rule generate as generate_vllm with:
 rule reference_predictions:
     """A reference predictor fitted on the train split, predicting one dataset."""
     input:
-        train="results/corpus/train.parquet",
+        train=dataset_path("train"),
         dataset=get_dataset,
     output:
         "results/predictions/{model}/reference/{dataset}.parquet",
@@ -121,8 +121,8 @@ rule results_table:
 rule table2:
     """Table 2 of the paper: the cross-demographic results."""
     input:
-        "results/tables/cross_demographic.csv",
-        "results/tables/cross_demographic_seeds.csv",
+        expand(rules.results_table.output.table, dataset="cross_demographic"),
+        expand(rules.results_table.output.seeds, dataset="cross_demographic"),
     output:
         reported("results/table2.csv", "tables/table2", "cross_demographic"),
         reported("results/table2_seeds.csv", "tables/table2_seeds", "cross_demographic"),

@@ -34,10 +34,10 @@ if config["data_source"] == "wvs":
         the variant's filter (no benchmark profile can enter it)."""
         input:
             respondents=country_files("respondents", TRAIN_COUNTRIES),
-            archetypes="results/variants/{variant}/data/archetypes.parquet",
-            corpus=expand("results/corpus/{split}.parquet", split=CORPUS_SPLITS),
+            archetypes=rules.variant_archetypes.output[0],
+            corpus=[dataset_path(split) for split in CORPUS_SPLITS],
         output:
-            expand("results/variants/{{variant}}/corpus/{split}.parquet", split=CORPUS_SPLITS),
+            expand(VARIANT_CORPUS_FILE, corpus_split=CORPUS_SPLITS, allow_missing=True),
         log:
             "logs/variants/{variant}_corpus.log",
         benchmark:
@@ -57,7 +57,7 @@ if config["data_source"] == "wvs":
         # one template over a filter variant's corpus split (no audit gate: the variant's profiles
         # are the main corpus's, which passed it)
         input:
-            dataset="results/variants/{variant}/corpus/{corpus_split}.parquet",
+            dataset=VARIANT_CORPUS_FILE,
             templates=get_template_files,
         output:
             "results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
@@ -72,8 +72,8 @@ if config["data_source"] == "wvs":
     use rule export_verl as variant_export_verl with:
         # verl's RL parquet of a filter variant's corpus split
         input:
-            dataset="results/variants/{variant}/corpus/{corpus_split}.parquet",
-            prompts="results/variants/{variant}/prompts/{template}/{corpus_split}.parquet",
+            dataset=VARIANT_CORPUS_FILE,
+            prompts=rules.variant_prompts.output[0],
         output:
             "results/variants/{variant}/verl/{template}/{corpus_split}.parquet",
         log:

@@ -1,4 +1,4 @@
-# Model analyses (issue 8): Figure 5 (answer entropy vs accuracy), Figure 8 (value flip rate under an
+# Model analyses: Figure 5 (answer entropy vs accuracy), Figure 8 (value flip rate under an
 # income flip), Figure 9 (cross-country gain vs distance on the cultural map), Table 12 (cross-value
 # gain vs semantic distance), and option-order robustness (beyond the paper). Settings:
 # specs/model_analyses.yaml. Every row of the result tables (language models and reference
@@ -18,7 +18,7 @@ rule robustness_dataset:
     input:
         dataset_path("cross_demographic"),
     output:
-        "results/robustness/{robustness}.parquet",
+        DATASET_FILE.format(folder="robustness", dataset="{robustness}"),
     log:
         "logs/analyses/robustness_dataset_{robustness}.log",
     benchmark:

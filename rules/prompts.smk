@@ -32,7 +32,7 @@ rule export_verl:
     """verl's RL parquet schema: data_source, chat prompt, ability, reward_model, extra_info."""
     input:
         dataset=get_dataset,
-        prompts="results/prompts/{template}/{dataset}.parquet",
+        prompts=rules.prompts.output[0],
     output:
         "results/verl/{template}/{dataset}.parquet",
     log:
@@ -53,7 +53,7 @@ rule export_hf:
     """A Hugging Face `datasets` folder per dataset (samples plus the structured-CoT prompts)."""
     input:
         dataset=get_dataset,
-        prompts="results/prompts/structured_cot/{dataset}.parquet",
+        prompts=expand(rules.prompts.output[0], template="structured_cot", allow_missing=True),
     output:
         directory("results/hf/{dataset}"),
     log:

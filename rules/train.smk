@@ -10,8 +10,8 @@ include: "inputs/train.smk"
 rule tiny_base_model:
     """Tokenizer trained on the corpus, a tiny Qwen3 and the value-free format warm-up."""
     input:
-        train="results/corpus/train.parquet",
-        prompts=get_model_file("prompts", "train"),
+        train=dataset_path("train"),
+        prompts=get_model_prompts("train"),
     output:
         directory("results/models/{model}-base"),
     log:

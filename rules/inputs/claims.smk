@@ -9,22 +9,24 @@ from dvmap.claims import claim_outputs
 CLAIMS = SPECS["claims"]
 
 
-CLAIMS_OUTPUTS = ["results/claims.csv", "results/claims.md"]
+def producer(path):
+    """The rule that makes `path`, or None when no rule makes it."""
+    return next((r for r in workflow.rules if r.output and r.is_producer(path)), None)
 
 
 def job_outputs(path):
     """Every output of the job that makes `path` (the files made with it), or [] when no rule makes it."""
-    for r in workflow.rules:
-        if r.output and r.is_producer(path):
-            return [str(o) for o in r.expand_output(r.get_wildcards(path))[0]]
-    return []
+    made_by = producer(path)
+    return [str(o) for o in made_by.expand_output(made_by.get_wildcards(path))[0]] if made_by else []
 
 
 def needs_respondents(output):
-    """Outputs made from the survey's respondents, which a released corpus lacks (no rule makes them then)."""
-    return config["data_source"] == "release" and (
-        output == "results/audit/filtering.json" or output.startswith("results/analysis/fig1")
-    )
+    """Outputs made from the survey's respondents, which a released corpus lacks: with the released
+    corpus, what no rule makes (the survey's audits) and what reads the study tables (Figure 1)."""
+    if config["data_source"] != "release":
+        return False
+    made_by = producer(output)
+    return made_by is None or any(str(f) in STUDY_TABLES.values() for f in made_by.input if isinstance(f, str))
 
 
 def release_claim_without_release(claim):
@@ -47,7 +49,8 @@ for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (a pe
 def run_targets():
     """What this invocation builds, as files: the targets named on the command line (a target rule
     stands for its inputs), or the default target's; the claims files themselves left out."""
-    named = set(workflow.dag_settings.targets or ()) - {"claims", *CLAIMS_OUTPUTS}
+    claims_files = {str(f) for f in rules.claims.output}
+    named = set(workflow.dag_settings.targets or ()) - {"claims", *claims_files}
     files = set()
     for target in named or {workflow.default_target}:
         if workflow.is_rule(target):
@@ -56,7 +59,7 @@ def run_targets():
             files |= {str(f) for f in r.output} if not r.wildcard_names else set()
         else:
             files.add(os.path.relpath(target) if os.path.isabs(target) else os.path.normpath(target))
-    return files - set(CLAIMS_OUTPUTS), sorted(named) or [workflow.default_target]
+    return files - claims_files, sorted(named) or [workflow.default_target]
 
 
 def runs_lacking(output):
@@ -66,9 +69,9 @@ def runs_lacking(output):
     }
     rows = []
     for table, table_rows in PLAN.table_rows.items():
-        if output in (f"results/{table}.csv", f"results/{table}_seeds.csv"):
+        if output in expand(list(rules.experiment_table.output), table=table):
             rows = table_rows
-    if output.startswith("results/tables/scale_"):
+    if output in expand(list(rules.scale_figure.output), dataset=EXPERIMENTS["scale"]["datasets"]):
         rows = [r for _, base, dvmap in PLAN.scale_rows for r in (base, dvmap)]
     return sorted({r.name for row in rows for r in row.runs} - trained)
 

@@ -83,6 +83,11 @@ def get_release_split(wildcards):
     return str(found)
 
 
+def get_release_audit_prompts(wildcards):
+    """The kit's structured CoT prompts of every released split (the prompts rule is defined after this file)."""
+    return [prompts_path("structured_cot", d) for d in AVAILABLE_DATASETS]
+
+
 def get_sampling_record(wildcards=None):
     return country_files("sampling", COUNTRIES) if config["data_source"] == "wvs" else []
 

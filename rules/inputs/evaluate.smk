@@ -19,10 +19,10 @@ def get_weights_reference(wildcards):
     """Local folder of the weights (a trained run or a local base) or the hub id."""
     eval_model, run = EVAL_RUNS[wildcards.model]
     if run is not None:
-        return f"results/models/{run.name}"
+        return trained_model_dir(run.name)
     weights = EVAL_SPECS[eval_model]["weights"]
     if "base_of" in weights:
-        return f"results/models/{weights['base_of']}-base"
+        return base_model_dir(weights["base_of"])
     return weights["hub"]
 
 
@@ -67,5 +67,5 @@ def get_eval_targets():
     released corpus, the benchmarks its folder has and its test split); none without a row to show."""
     if not MAIN_ENTRIES:
         return []
-    table2 = ["results/table2.csv"] if "cross_demographic" in EVAL_DATASETS else []
-    return [*table2, *expand("results/tables/{dataset}.csv", dataset=EVAL_DATASETS)]
+    table2 = [rules.table2.output[0]] if "cross_demographic" in EVAL_DATASETS else []
+    return [*table2, *expand(rules.results_table.output.table, dataset=EVAL_DATASETS)]

@@ -59,14 +59,13 @@ def get_experiment_targets():
     left_out = survey_tables() if config["data_source"] == "release" else []
     for table in left_out:
         print(
-            f"DVMap: release_dir {config['release_dir']}: the paper target leaves out results/{table}.csv (a "
+            f"DVMap: release_dir {config['release_dir']}: the paper target leaves out "
+            f"{expand(rules.experiment_table.output.table, table=table)[0]} (a "
             f"variant refilters the survey's respondents, which the released corpus lacks)",
             file=sys.stderr,
         )
-    tables = [f"results/{t}.csv" for t in EXPERIMENTS["tables"] if t not in left_out]
+    tables = expand(rules.experiment_table.output.table, table=[t for t in EXPERIMENTS["tables"] if t not in left_out])
     scale = (
-        expand("results/figures/scale_{dataset}.png", dataset=EXPERIMENTS["scale"]["datasets"])
-        if PLAN.scale_rows
-        else []
+        expand(rules.scale_figure.output.figure, dataset=EXPERIMENTS["scale"]["datasets"]) if PLAN.scale_rows else []
     )
     return [*tables, *scale]

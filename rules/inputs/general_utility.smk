@@ -20,10 +20,9 @@ def get_dvmap_trained_dirs(model):
     """The trained folders of one DVMap model (a model of specs/models.yaml), one per seed: the main
     recipe's runs, results/models/{model}__s{seed} for the seeds of specs/experiments.yaml, as `all`
     trains them. Each is evaluated on its own (a run is named after its folder); Table 11's DVMap
-    value is the mean over them and the per-seed values go to results/table11_seeds.csv. Before the
-    seeds existed this returned [f"results/models/{model}"]; to evaluate other folders (a variant's
-    runs, say), change only this function."""
-    return [f"results/models/{name}" for name in run_names(model, MAIN, SEEDS)]
+    value is the mean over them and the per-seed values go to results/table11_seeds.csv. To evaluate
+    other folders (a variant's runs, say), change only this function."""
+    return [trained_model_dir(name) for name in run_names(model, MAIN, SEEDS)]
 
 
 def _gu_runs(pair):
@@ -36,7 +35,7 @@ def _gu_pretrained(pair, run):
     spec = GU_PAIRS[pair]
     if run == BASE_RUN:
         base = spec["base"]
-        return f"results/models/{base['base_of']}-base" if "base_of" in base else base["hub"]
+        return base_model_dir(base["base_of"]) if "base_of" in base else base["hub"]
     dirs = {Path(d).name: d for d in get_dvmap_trained_dirs(spec["dvmap"])}
     if run not in dirs:
         raise ValueError(f"{run} is not a trained folder of {spec['dvmap']} (have {sorted(dirs)})")
@@ -88,7 +87,7 @@ def get_gu_task_inputs(wildcards):
     task = GU["local_tasks"][wildcards.gu_task]
     return {
         "samples": dataset_path(task["split"]),
-        "prompts": f"results/prompts/{task['template']}/{task['split']}.parquet",
+        "prompts": prompts_path(task["template"], task["split"]),
     }
 
 
@@ -121,4 +120,4 @@ def get_gu_raw_results(wildcards=None):
 
 
 def get_general_utility_targets():
-    return ["results/table11.csv", "results/table11_seeds.csv"]
+    return [rules.table11.output.table, rules.table11.output.seeds]

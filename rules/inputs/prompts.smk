@@ -6,17 +6,17 @@ VERL_TEMPLATES = SPECS["prompts"]["exports"]["verl"]["templates"]
 
 
 def get_data_targets():
-    audits = ["results/audit/leakage.json", "results/audit/counts.json"]
+    audits = [rules.audit_leakage.output[0], rules.audit_counts.output[0]]
     if config["data_source"] == "wvs":
-        audits += ["results/audit/filtering.json", "results/audit/answer_identity.json"]
+        audits += [rules.audit_filtering.output[0], rules.audit_answer_identity.output[0]]
     else:  # the release's own prompts against the kit's
-        audits.append("results/audit/release_prompts.json")
+        audits.append(rules.audit_release_prompts.output[0])
     return [
         *get_all_datasets(),
         *audits,
-        *expand("results/prompts/{template}/{dataset}.parquet", template=TEMPLATES, dataset=AVAILABLE_DATASETS),
-        *expand("results/verl/{template}/{dataset}.parquet", template=VERL_TEMPLATES, dataset=AVAILABLE_DATASETS),
-        *expand("results/hf/{dataset}", dataset=AVAILABLE_DATASETS),
+        *expand(rules.prompts.output[0], template=TEMPLATES, dataset=AVAILABLE_DATASETS),
+        *expand(rules.export_verl.output[0], template=VERL_TEMPLATES, dataset=AVAILABLE_DATASETS),
+        *expand(rules.export_hf.output[0], dataset=AVAILABLE_DATASETS),
     ]
 
 
@@ -25,7 +25,7 @@ def get_audit_gates(wildcards):
     cross-value benchmark built from a survey, no cross-value question repeating a training
     question's answers. `ancient`: they run first whenever a dataset changes, but rewriting a
     report does not rerun the prompts of datasets that did not change."""
-    gates = ["results/audit/leakage.json"]
+    gates = [rules.audit_leakage.output[0]]
     if config["data_source"] == "wvs" and wildcards.dataset == "cross_value":
-        gates.append("results/audit/answer_identity.json")
+        gates.append(rules.audit_answer_identity.output[0])
     return [ancient(g) for g in gates]

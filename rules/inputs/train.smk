@@ -18,26 +18,26 @@ VERL_RUNS = [n for n, r in RUNS.items() if MODELS[r.model]["backend"] == "verl"]
 
 
 # ---- training -------------------------------------------------------------------------------
-def get_model_file(folder, split):
-    """Input function: results/{folder}/{the model's template}/{split}.parquet."""
+def get_model_prompts(split):
+    """Input function: the prompts of a corpus split in the model's template."""
 
-    def model_file(wildcards):
-        return f"results/{folder}/{MODELS[wildcards.model]['template']}/{split}.parquet"
+    def model_prompts(wildcards):
+        return prompts_path(MODELS[wildcards.model]["template"], split)
 
-    return model_file
+    return model_prompts
 
 
-def corpus_root(variant):
-    """Where a variant's training data lives: its own folder when it filters differently (from the
+def own_corpus(variant):
+    """Whether a variant trains on a corpus of its own: when it filters differently (from the
     survey's respondents: a target needing it with the released corpus stops before any job)."""
     if "filter" not in variant_spec(EXPERIMENTS, variant):
-        return "results"
+        return False
     if config["data_source"] == "release":
         sys.exit(
             f"DVMap configuration error: the {variant} variant refilters the survey's respondents, which the "
             f"released corpus (data_source: release) lacks: a target that trains it (Table 3's row) needs a survey file"
         )
-    return f"results/variants/{variant}"
+    return True
 
 
 def run_template(run):
@@ -49,16 +49,26 @@ def get_run_file(folder, split):
 
     def run_file(wildcards):
         run = RUNS[wildcards.run]
-        root = corpus_root(run.variant)
-        if folder == "corpus":
-            return f"{root}/corpus/{split}.parquet"
-        return f"{root}/{folder}/{run_template(run)}/{split}.parquet"
+        fields = {"template": run_template(run), "dataset": split, "corpus_split": split, "variant": run.variant}
+        if own_corpus(run.variant):  # the variant's files, as the rules of rules/experiments.smk name them
+            made_by = {
+                "corpus": VARIANT_CORPUS_FILE,
+                "prompts": rules.variant_prompts.output[0],
+                "verl": rules.variant_export_verl.output[0],
+            }[folder]
+        else:
+            made_by = {
+                "corpus": dataset_path(split),
+                "prompts": rules.prompts.output[0],
+                "verl": rules.export_verl.output[0],
+            }[folder]
+        return expand(made_by, **fields)[0]
 
     return run_file
 
 
 def get_run_base(wildcards):
-    return f"results/models/{RUNS[wildcards.run].model}-base"
+    return base_model_dir(RUNS[wildcards.run].model)
 
 
 def get_checkpoint_dir(wildcards):
@@ -119,4 +129,4 @@ def get_total_gpus(wildcards):
 
 def get_model_targets():
     """`all` trains `train_models` under the main recipe, one run per seed."""
-    return [f"results/models/{n}" for m in config["train_models"] for n in run_names(m, MAIN, SEEDS)]
+    return [trained_model_dir(n) for m in config["train_models"] for n in run_names(m, MAIN, SEEDS)]
