@@ -468,6 +468,13 @@ def test_paper_preset_claims_all_resolve_to_outputs_of_its_dag(workflow):
     assert wanted <= inputs, wanted - inputs
     for output in inputs:  # each made by a job of this DAG
         assert re.search(rf"output: [^\n]*{re.escape(output)}", proc.stdout), output
+    # The registry names outputs by the paths the claims spec uses, the rules' own: each path (its
+    # wildcards any value) is an output of this DAG, so an output renamed in rules/ fails here.
+    outputs = {o for line in re.findall(r"^    output: (.*)$", proc.stdout, re.M) for o in line.split(", ")}
+    release_only = {"results/audit/release_prompts.json"}  # data_source: release (tests/test_release_route.py)
+    for pattern in set(OUTPUTS) - release_only:
+        regex = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(pattern))
+        assert any(re.fullmatch(regex, o) for o in outputs), pattern
 
 
 def test_a_claim_no_rule_makes_stops_the_run_before_any_job(workflow):
