@@ -403,7 +403,7 @@ def test_registry_columns_are_the_writers_columns():
                                "n_parsed": 10, "parse_failure_rate": 0.0, "api_error_rate": 0.0}])
     assert set(score_row("m", "k", score)) <= set(OUTPUTS["results/table2.csv"]["columns"])
     assert OUTPUTS["results/tables/{dataset}_paired_tests.csv"]["columns"] == PAIRED_COLUMNS
-    assert set(IMPORTANCE) <= set(OUTPUTS["results/analysis/fig1c_attribute_importance.csv"]["columns"])
+    assert OUTPUTS["results/analysis/fig1c_attribute_importance.csv"]["columns"] == IMPORTANCE
     from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
 
     assert OUTPUTS["results/analysis/fig1b_question_entropy_summary.csv"]["columns"] == QUESTION_SUMMARY_COLUMNS

@@ -20,25 +20,27 @@ rank_agreement compares the two rankings of the attributes per question (Spearma
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OrdinalEncoder
 
 from dvmap.stats import bootstrap_scores, multinomial_draws, percentile_ci
 
-METRICS: dict[str, Callable] = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score}
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
+
+# scikit-learn and scipy are imported where the forests are fitted and the rankings compared: this
+# module's output formats (COLUMNS, AGREEMENT_COLUMNS) are read when the DAG is built (the claims
+# registry), which must not pay for them.
+
 
 METHODS = ("mdi", "permutation")
 COLUMNS = ["q_id", "method", "attribute", "importance", "importance_std", "importance_ci_low", "importance_ci_high",
            "n_available", "n_train", "n_test", "n_classes", "scoring", "baseline_score", "baseline_ci_low",
            "baseline_ci_high", "majority_score", "attribute_rank", "question_rank"]
+AGREEMENT_COLUMNS = ["q_id", "n_attributes", "spearman_rho", "spearman_p", "kendall_tau", "kendall_p", "top_mdi",
+                     "top_permutation"]
 
 
 def question_importance(X: pd.DataFrame, y: np.ndarray, spec: Mapping, seed: int, n_resamples: int,
@@ -46,12 +48,19 @@ def question_importance(X: pd.DataFrame, y: np.ndarray, spec: Mapping, seed: int
     """Permutation importance of each column of X for predicting y: fit on the training part, measure on
     the held-out part. Returns importances (mean, std over shuffles, bootstrap CI), the forest's MDI
     (mean over trees, std over trees, CI over resampled trees, under `mdi_*`) and the scores."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
     y = np.asarray(y).astype(str)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=spec["test_share"], random_state=seed)
     forest = RandomForestClassifier(**spec["random_forest"], random_state=seed, n_jobs=n_jobs)
     model = make_pipeline(OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), forest)
     model.fit(X_train, y_train)
-    metric = METRICS[spec["scoring"]]
+    metric = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score}[spec["scoring"]]
     recorded: list[np.ndarray] = []
 
     def scorer(estimator, features, truth):  # keeps each call's predictions for the bootstrap
@@ -150,6 +159,8 @@ def rank_agreement(table: pd.DataFrame) -> pd.DataFrame:
     permutation importance rank the attributes: Spearman's rho and Kendall's tau-b (scipy) with
     their p-values, n attributes, and each method's top attribute. NaN where a method has no
     importances (a one-answer question) or no spread."""
+    from scipy import stats as sps
+
     wide = table.pivot_table(index=["q_id", "attribute"], columns="method", values="importance", sort=False,
                              dropna=False)
     means = table.groupby(["method", "attribute"], sort=False)["importance"].mean().unstack("method")
@@ -165,4 +176,4 @@ def rank_agreement(table: pd.DataFrame) -> pd.DataFrame:
                      "kendall_tau": float(tau), "kendall_p": float(tau_p),
                      "top_mdi": ok["mdi"].idxmax() if len(ok) else None,
                      "top_permutation": ok["permutation"].idxmax() if len(ok) else None})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from dvmap.analyses.attribute_importance import AGREEMENT_COLUMNS
+from dvmap.analyses.attribute_importance import COLUMNS as IMPORTANCE_COLUMNS
 from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
 from dvmap.analyses.group_gain import DISTANCES
 from dvmap.data.splits import DATASETS, ROBUSTNESS_DATASETS
@@ -18,9 +20,8 @@ from dvmap.evaluate.tables import PAIRED_COLUMNS, PER_GROUP_COLUMNS
 # something of the specs (checked against them: `universe` names a set from spec_universes, a tuple
 # lists the values), the column counting the samples behind a number (n), and CI columns that do not
 # follow the `{column}_ci_low`/`{column}_ci_high` pattern. The columns are the writers' own lists where
-# a writer names them in a light module (the per-group and paired tables, Figure 1b's summary), else
-# listed here (tests/test_claims.py compares those with what the writers make; the writers of Figure 1c
-# import scikit-learn, too heavy for building the DAG).
+# a writer names them (the per-group and paired tables, Figure 1b's summary, Figure 1c's two tables),
+# else listed here (tests/test_claims.py compares those with what the writers make).
 _SCORE = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in ("acc", "lc", "wd", "jsd", "lc_parsed")
                                               for s in ("", "_ci_low", "_ci_high", "_seed_sd")),
           "acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate", "parse_failure_rate_max"]
@@ -68,13 +69,10 @@ OUTPUTS: dict[str, dict] = {
         "columns": QUESTION_SUMMARY_COLUMNS,
         "values": {"country": "countries", "unit": ("bits", "nats")}, "n": "n_questions"},
     "results/analysis/fig1c_attribute_importance.csv": {
-        "columns": ["q_id", "method", "attribute", "importance", "importance_std", "importance_ci_low",
-                    "importance_ci_high", "n_available", "n_train", "n_test", "n_classes", "scoring", "baseline_score",
-                    "baseline_ci_low", "baseline_ci_high", "majority_score", "attribute_rank", "question_rank"],
+        "columns": IMPORTANCE_COLUMNS,
         "values": {"q_id": "questions", "attribute": "attributes", "method": ("mdi", "permutation")}, "n": "n_test"},
     "results/analysis/fig1c_rank_agreement.csv": {
-        "columns": ["q_id", "n_attributes", "spearman_rho", "spearman_p", "kendall_tau", "kendall_p", "top_mdi",
-                    "top_permutation"],
+        "columns": AGREEMENT_COLUMNS,
         "n": "n_attributes"},
     "results/table2.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
