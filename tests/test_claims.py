@@ -394,7 +394,7 @@ def test_ablation_tables_show_the_paper_cells():
 
 def test_registry_columns_are_the_writers_columns():
     from dvmap.analyses.attribute_importance import COLUMNS as IMPORTANCE
-    from dvmap.evaluate.general_utility import ROW_KEYS
+    from dvmap.evaluate.general_utility import ROW_KEYS, TABLE11_COLUMNS
     from dvmap.evaluate.tables import PAIRED_COLUMNS, aggregate_scores, score_row
 
     score = aggregate_scores([{"n": 10, **{m: 0.5 for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
@@ -407,7 +407,7 @@ def test_registry_columns_are_the_writers_columns():
     from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
 
     assert OUTPUTS["results/analysis/fig1b_question_entropy_summary.csv"]["columns"] == QUESTION_SUMMARY_COLUMNS
-    assert set(ROW_KEYS) <= set(OUTPUTS["results/table11.csv"]["columns"])
+    assert set(ROW_KEYS) <= set(OUTPUTS["results/table11.csv"]["columns"]) == set(TABLE11_COLUMNS)
     assert output_format("results/tables/scale_cross_country.csv")["pattern"] == "results/tables/scale_{dataset}.csv"
     from dvmap.evaluate.tables import PER_GROUP_COLUMNS
 

@@ -13,6 +13,7 @@ from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
 from dvmap.analyses.group_gain import DISTANCES
 from dvmap.data.splits import DATASETS, ROBUSTNESS_DATASETS
 from dvmap.errors import SpecError
+from dvmap.evaluate.general_utility import TABLE11_COLUMNS
 from dvmap.evaluate.tables import PAIRED_COLUMNS, PER_GROUP_COLUMNS
 
 # ---- the kit's outputs a claim may read -------------------------------------------------------------
@@ -20,7 +21,8 @@ from dvmap.evaluate.tables import PAIRED_COLUMNS, PER_GROUP_COLUMNS
 # something of the specs (checked against them: `universe` names a set from spec_universes, a tuple
 # lists the values), the column counting the samples behind a number (n), and CI columns that do not
 # follow the `{column}_ci_low`/`{column}_ci_high` pattern. The columns are the writers' own lists where
-# a writer names them (the per-group and paired tables, Figure 1b's summary, Figure 1c's two tables),
+# a writer names them (the per-group and paired tables, Figure 1b's summary, Figure 1c's two tables,
+# Table 11),
 # else listed here (tests/test_claims.py compares those with what the writers make).
 _SCORE = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in ("acc", "lc", "wd", "jsd", "lc_parsed")
                                               for s in ("", "_ci_low", "_ci_high", "_seed_sd")),
@@ -109,9 +111,7 @@ OUTPUTS: dict[str, dict] = {
     **_gain_formats("fig9_country_gain", "fig9_country_gain_distance", "country", "countries"),
     **_gain_formats("table12_question_gain", "table12_gain_distance", "q_id", "questions"),
     "results/table11.csv": {
-        "columns": ["pair", "task", "metric", "filter", "n", "num_fewshot", "higher_is_better", "base", "base_stderr",
-                    "dvmap", "dvmap_stderr", "n_seeds", "dvmap_seed_sd", "diff", "diff_ci_low", "diff_ci_high",
-                    "within_tolerance", "tolerance"],
+        "columns": TABLE11_COLUMNS,
         "values": {"pair": "pairs"}, "n": "n", "ci": {"diff": ("diff_ci_low", "diff_ci_high")}},
 }
 

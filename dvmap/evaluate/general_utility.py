@@ -24,6 +24,8 @@ TASK_ROOT = "results/general_utility/tasks"
 RAW_ROOT = "results/general_utility/raw"
 BASE_RUN = "base"
 ROW_KEYS = ["pair", "task", "metric", "filter"]
+TABLE11_COLUMNS = [*ROW_KEYS, "n", "num_fewshot", "higher_is_better", "base", "base_stderr", "dvmap", "dvmap_stderr",
+                   "n_seeds", "dvmap_seed_sd", "diff", "diff_ci_low", "diff_ci_high", "within_tolerance", "tolerance"]
 
 
 # ---- spec ---------------------------------------------------------------------------------------
@@ -284,7 +286,7 @@ def utility_table(runs: pd.DataFrame, tolerance: float) -> pd.DataFrame:
                      "dvmap_seed_sd": float(dvmap["value"].std(ddof=1)) if len(dvmap) > 1 else math.nan,
                      "diff": diff, "diff_ci_low": low, "diff_ci_high": high,
                      "within_tolerance": bool(abs(diff) <= tolerance + 1e-12), "tolerance": tolerance})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TABLE11_COLUMNS)
 
 
 def seeds_table(runs: pd.DataFrame) -> pd.DataFrame:
