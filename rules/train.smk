@@ -63,6 +63,8 @@ rule train_verl:
         train=get_run_file("verl", "train"),
         val=get_run_file("verl", "dev"),
     output:
+        # train_local's folder again (a run is trained by one of the two): written out, since an
+        # output taken from rules.train_local.output loses its directory() flag
         directory("results/models/{run}"),
     log:
         "logs/train/{run}.log",
