@@ -260,6 +260,28 @@ def test_offline_vllm_never_changes_this_process_environment(monkeypatch):
     assert dict(os.environ) == before
 
 
+def test_local_server_gets_the_spec_env_as_text(monkeypatch):
+    """A spec's `env` may hold numbers (the schema allows them); the server's process gets them as
+    text, beside this process's environment, which stays as it was."""
+    import os
+
+    seen = {}
+
+    class Started(Exception):
+        pass
+
+    def fake_popen(command, stdout, stderr, start_new_session, env):
+        seen["env"] = env
+        raise Started
+
+    monkeypatch.setattr(server.subprocess, "Popen", fake_popen)
+    before = dict(os.environ)
+    with pytest.raises(Started), server.local_server("vllm", "m", env={"VLLM_CPU_KVCACHE_SPACE": 1}):
+        pass
+    assert seen["env"]["VLLM_CPU_KVCACHE_SPACE"] == "1" and seen["env"]["PATH"] == os.environ["PATH"]
+    assert dict(os.environ) == before
+
+
 def test_generate_pending_runs_offline_vllm_in_a_child_given_the_spec_env(monkeypatch, tmp_path):
     """The generate rule's policy: the vLLM engine runs in a child process (of this Python, or of
     $DVMAP_VLLM_PYTHON's where vLLM is not installed here) whose environment holds the spec's `env`."""

@@ -22,8 +22,7 @@ from dvmap.evaluate.tables import PAIRED_COLUMNS, PER_GROUP_COLUMNS
 # lists the values), the column counting the samples behind a number (n), and CI columns that do not
 # follow the `{column}_ci_low`/`{column}_ci_high` pattern. The columns are the writers' own lists where
 # a writer names them (the per-group and paired tables, Figure 1b's summary, Figure 1c's two tables,
-# Table 11),
-# else listed here (tests/test_claims.py compares those with what the writers make).
+# Table 11), else listed here (tests/test_claims.py compares those with what the writers make).
 _SCORE = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in ("acc", "lc", "wd", "jsd", "lc_parsed")
                                               for s in ("", "_ci_low", "_ci_high", "_seed_sd")),
           "acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate", "parse_failure_rate_max"]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from dvmap.errors import DVMapError
 from dvmap.evaluate.backends import Request, generate_into, open_backend, vllm_python
+from dvmap.evaluate.backends.vllm_engine import env_text
 from dvmap.evaluate.predictions import PredictionLog, pending, prompt_keys
 
 
@@ -57,8 +58,7 @@ def generate_in_python(python: str, spec: Mapping, weights: str, sampling: Mappi
         job_path, summary_path = Path(tmp) / "job.json", Path(tmp) / "summary.json"
         job_path.write_text(json.dumps(job_document(spec, weights, sampling, requests, log_path, summary_path)))
         proc = subprocess.run([python, "-m", "dvmap.evaluate.generate_job", str(job_path)], stdout=log_file or subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT,
-                              env={**os.environ, **{k: str(v) for k, v in (spec.get("env") or {}).items()}})
+                              stderr=subprocess.STDOUT, env={**os.environ, **env_text(spec.get("env"))})
         if proc.returncode != 0:
             raise DVMapError(f"generation with {python} exited with {proc.returncode} (finished predictions are kept "
                              f"in {log_path}; the child's output is in the job's log)")

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from dvmap.errors import DVMapError
-from dvmap.evaluate.backends.vllm_engine import vllm_python
+from dvmap.evaluate.backends.vllm_engine import env_text, vllm_python
 
 STARTUP_TIMEOUT = {"transformers": 120.0, "vllm": 900.0}  # seconds; a large model on a cluster loads for minutes
 
@@ -49,7 +49,7 @@ def local_server(kind: str, model_path: str, startup_timeout: float | None = Non
     port = free_port()
     command = server_command(kind, model_path, port, extra, python)
     proc = subprocess.Popen(command, stdout=log_file or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, **dict(env or {})})
+                            start_new_session=True, env={**os.environ, **env_text(env)})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout

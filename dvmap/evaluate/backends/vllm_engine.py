@@ -47,10 +47,14 @@ def vllm_cli_args(engine_args: Mapping[str, Any] | None) -> list[str]:
     return flags
 
 
+def env_text(env: Mapping[str, Any] | None) -> dict[str, str]:
+    """A spec's `env` as a process environment holds it: every value as text (the schema allows numbers)."""
+    return {key: str(value) for key, value in (env or {}).items()}
+
 
 def env_missing(env: Mapping[str, Any] | None) -> dict[str, str]:
     """The entries of a spec's `env` this process's environment does not hold (as text)."""
-    return {key: str(value) for key, value in (env or {}).items() if os.environ.get(key) != str(value)}
+    return {key: value for key, value in env_text(env).items() if os.environ.get(key) != value}
 
 
 class VLLMBackend:
