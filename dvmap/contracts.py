@@ -238,3 +238,18 @@ def check_scores(scores: Sequence[Mapping], where: str) -> None:
         if bad:
             raise DVMapError(f"{where}: scores of {s.get('model', '?')} on {s.get('dataset', '?')}: {bad[0]} is "
                              f"{s[bad[0]]} over n = {n} samples")
+
+
+# ---- what a writer promises --------------------------------------------------------------------------------------
+def written_columns(frame: pd.DataFrame, columns: Sequence[str], file: str, ordered: bool = True) -> pd.DataFrame:
+    """`frame` as its writer declares it, before it is written: exactly `columns` (the list the
+    claims registry reads too), in that order, or in the frame's own with ordered=False. A frame
+    without rows or columns gets the declared header."""
+    if frame.empty and not len(frame.columns):
+        return pd.DataFrame(columns=list(columns))
+    missing = [c for c in columns if c not in frame.columns]
+    unexpected = [str(c) for c in frame.columns if c not in columns]
+    if missing or unexpected:
+        raise ContractError(file, ", ".join(missing or unexpected),
+                            f"the writer's declared columns {'lack' if missing else 'do not name'} it")
+    return frame[list(columns)] if ordered else frame

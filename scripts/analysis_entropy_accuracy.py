@@ -2,7 +2,8 @@
 import pandas as pd
 
 from dvmap.analyses.model_figures import entropy_accuracy_figure
-from dvmap.analyses.model_stats import entropy_accuracy
+from dvmap.analyses.model_stats import ENTROPY_ACCURACY_COLUMNS, entropy_accuracy
+from dvmap.contracts import written_columns
 from dvmap.evaluate.metrics import parse_predictions
 from dvmap.files import logged
 
@@ -26,5 +27,6 @@ with logged(sm.log[0]) as log:
                      summary["r_ci_high"], summary["n_points"])
     points, correlations = pd.concat(points, ignore_index=True), pd.DataFrame(correlations)
     points.round(4).to_csv(sm.output.points, index=False)
-    correlations.round(4).to_csv(sm.output.correlations, index=False)
+    written_columns(correlations.round(4), ENTROPY_ACCURACY_COLUMNS, sm.output.correlations).to_csv(
+        sm.output.correlations, index=False)
     entropy_accuracy_figure(points, correlations, "cross_demographic", sm.output.figure)

@@ -2,7 +2,13 @@
 import pandas as pd
 
 from dvmap.analyses.data_figures import heterogeneity_figure
-from dvmap.analyses.data_stats import answer_distribution, country_question_entropy, pick_most_heterogeneous
+from dvmap.analyses.data_stats import (
+    HETEROGENEITY_COLUMNS,
+    answer_distribution,
+    country_question_entropy,
+    pick_most_heterogeneous,
+)
+from dvmap.contracts import written_columns
 from dvmap.files import logged
 
 sm = snakemake  # noqa: F821
@@ -16,7 +22,7 @@ with logged(sm.log[0]) as log:
                                                   p.heterogeneity["roles"], p.heterogeneity["measure"])
     entropies["selected"] = (entropies["country"] == country) & (entropies["q_id"] == q_id)
     entropies["selection_rule"] = rule
-    entropies.to_csv(sm.output.entropies, index=False)
+    written_columns(entropies, HETEROGENEITY_COLUMNS, sm.output.entropies).to_csv(sm.output.entropies, index=False)
     question = next(q for q in p.questions if q["id"] == q_id)
     distribution = answer_distribution(respondents, question, countries, p.use_weight, p.seed, p.resamples, p.unit)
     distribution.insert(0, "selected_country", country)

@@ -2,8 +2,9 @@
 import pandas as pd
 
 from dvmap.analyses.model_figures import value_flip_figure
-from dvmap.analyses.model_stats import change_rates
+from dvmap.analyses.model_stats import VALUE_FLIP_BY_QUESTION_COLUMNS, VALUE_FLIP_COLUMNS, change_rates
 from dvmap.analyses.robustness import pair_count_interval, pair_predictions, reference_note
+from dvmap.contracts import written_columns
 from dvmap.evaluate.metrics import parse_predictions
 from dvmap.files import logged
 
@@ -41,7 +42,8 @@ with logged(sm.log[0]) as log:
             log.info("%s %s: %.3f [%.3f, %.3f] of %d pairs", name, perturbation, overall["rate"],
                      overall["rate_ci_low"], overall["rate_ci_high"], overall["n_pairs"])
     table = pd.concat(frames, ignore_index=True)
-    table.round(4).to_csv(sm.output.table, index=False)
+    written_columns(table.round(4), VALUE_FLIP_COLUMNS, sm.output.table).to_csv(sm.output.table, index=False)
     questions = pd.concat(by_question, ignore_index=True)
-    questions.round(4).to_csv(sm.output.by_question, index=False)
+    written_columns(questions.round(4), VALUE_FLIP_BY_QUESTION_COLUMNS, sm.output.by_question).to_csv(
+        sm.output.by_question, index=False)
     value_flip_figure(table, sm.output.figure, questions)

@@ -40,6 +40,13 @@ def _answers(respondents: pd.DataFrame, question: Mapping, country: str, use_wei
     return index.to_numpy(dtype=np.int64), weights
 
 
+# Figure 1a's table (results/analysis/fig1a_entropy_by_country_question.csv): country_question_entropy's
+# columns, then which (country, question) the figure shows and by which rule.
+HETEROGENEITY_COLUMNS = ["country", "q_id", "role", "n", "k", "entropy", "entropy_ci_low", "entropy_ci_high", "unit",
+                         "entropy_normalized", "entropy_normalized_ci_low", "entropy_normalized_ci_high", "selected",
+                         "selection_rule"]
+
+
 def country_question_entropy(respondents: pd.DataFrame, questions: Sequence[Mapping], countries: Sequence[str],
                              use_weight: bool, seed: int, n_resamples: int, unit: str = "bits") -> pd.DataFrame:
     """Entropy of the answer distribution of every (country, question) among its respondents:

@@ -9,12 +9,21 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from dvmap.analyses.model_stats import group_gains
+from dvmap.contracts import written_columns
 from dvmap.evaluate.metrics import parse_predictions
 
 # per kind of group: the distances of its places table (column distance_<name>), in output order
 DISTANCES = {"country": ("nearest", "mean"), "q_id": ("average", "nearest")}
-GAIN_COLUMNS = ["model_a", "model_b", "kind", "group", "n", "gain", "gain_ci_low", "gain_ci_high"]
-CORRELATION_COLUMNS = ["model_a", "model_b", "kind", "distance", "n_points", "r", "r_ci_low", "r_ci_high"]
+# per kind of group: the columns of its places table the gain table carries (map position, nearest training group)
+PLACE_COLUMNS = {"country": ("x", "y", "nearest_training_country"), "q_id": ("nearest_training_question",)}
+CORRELATION_COLUMNS = ["model_a", "model_b", "kind", "distance", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high",
+                       "r_seed_sd", "n_seeds", "p_value", "note"]
+
+
+def gain_columns(by: str) -> list[str]:
+    """The gain table's columns (results/analysis/fig9_country_gain.csv, table12_question_gain.csv)."""
+    return ["model_a", "model_b", "kind", by, "n", *(f"distance_{d}" for d in DISTANCES[by]), "acc_a", "acc_b",
+            "gain", "gain_ci_low", "gain_ci_high", "gain_seed_sd", "n_seeds", *PLACE_COLUMNS[by]]
 
 
 def gain_comparisons(rows: Mapping[str, tuple[str, Sequence[str]]],
@@ -64,8 +73,7 @@ def gain_tables(samples: pd.DataFrame, rows: Mapping[str, tuple[str, Sequence[st
             frame.insert(0, "kind", kind)
             frame.insert(0, "model_b", b)
             frame.insert(0, "model_a", a)
-        gains = gains.merge(info[["group", *[c for c in info.columns if c.startswith("nearest_") or c in ("x", "y")]]],
-                            on="group", how="left")
+        gains = gains.merge(info[["group", *PLACE_COLUMNS[by]]], on="group", how="left")
         if by == "country":  # nearest to farthest from the training countries
             gains = gains.sort_values(["distance_nearest", "group"], kind="stable")
         gain_frames.append(gains)
@@ -75,6 +83,7 @@ def gain_tables(samples: pd.DataFrame, rows: Mapping[str, tuple[str, Sequence[st
             if log is not None:
                 log.info("%s - %s: r(gain, %s distance) = %.3f [%.3f, %.3f], %d points", a, b, c["distance"], c["r"],
                          c["r_ci_low"], c["r_ci_high"], c["n_points"])
-    gain_table = pd.concat(gain_frames, ignore_index=True) if gain_frames else pd.DataFrame(columns=GAIN_COLUMNS)
-    corr_table = pd.concat(corr_frames, ignore_index=True) if corr_frames else pd.DataFrame(columns=CORRELATION_COLUMNS)
-    return gain_table.rename(columns={"group": by}), corr_table
+    gain_table = pd.concat(gain_frames, ignore_index=True).rename(columns={"group": by}) if gain_frames else pd.DataFrame()
+    corr_table = pd.concat(corr_frames, ignore_index=True) if corr_frames else pd.DataFrame()
+    return (written_columns(gain_table, gain_columns(by), "the gain table"),
+            written_columns(corr_table, CORRELATION_COLUMNS, "the gain-distance correlations"))

@@ -125,6 +125,11 @@ class EntropyAccuracy:
             return group_sums(self.unit_group, idx, self.n_groups, correct.astype(float)) / n
 
 
+# Figure 5's correlations (results/analysis/fig5_entropy_accuracy.csv): per row and level, the summary below.
+ENTROPY_ACCURACY_COLUMNS = ["model", "kind", "level", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high",
+                            "r_seed_sd", "n_seeds", "p_value", "note"]
+
+
 def entropy_accuracy(samples: pd.DataFrame, correct_per_seed: Sequence[np.ndarray], level: str, n_resamples: int,
                      seed: int, unit: str = "bits") -> tuple[pd.DataFrame, dict]:
     """Points (group, n, entropy in `unit`, acc with CIs) and the correlation (r with CI, p, n points) of
@@ -234,6 +239,14 @@ def semantic_distances(embeddings: pd.DataFrame, targets: Sequence[str], referen
 
 
 # ---- Figure 8 and option order: change rates -------------------------------------------------------------------------
+# Figure 8's tables (results/analysis/fig8_value_flip.csv, _by_question.csv): per row and perturbation,
+# change_rates by category (with the interval of the number of pairs, and a note) and by question.
+_RATE_COLUMNS = ["n_pairs", "n_both_parsed", "rate", "rate_ci_low", "rate_ci_high", "rate_seed_sd", "n_seeds"]
+VALUE_FLIP_COLUMNS = ["model", "kind", "perturbation", "category", *_RATE_COLUMNS, "n_pairs_draw_low",
+                      "n_pairs_draw_high", "note"]
+VALUE_FLIP_BY_QUESTION_COLUMNS = ["model", "kind", "perturbation", "q_id", *_RATE_COLUMNS]
+
+
 def change_rates(pairs_per_seed: Sequence[pd.DataFrame], n_resamples: int, seed: int, by: str = "category"
                  ) -> pd.DataFrame:
     """Share of pairs with a changed answer over pairs with both members parsed: per value of `by`

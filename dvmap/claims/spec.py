@@ -9,39 +9,31 @@ from typing import Any
 
 from dvmap.analyses.attribute_importance import AGREEMENT_COLUMNS
 from dvmap.analyses.attribute_importance import COLUMNS as IMPORTANCE_COLUMNS
-from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
-from dvmap.analyses.group_gain import DISTANCES
+from dvmap.analyses.data_stats import HETEROGENEITY_COLUMNS, QUESTION_SUMMARY_COLUMNS
+from dvmap.analyses.group_gain import CORRELATION_COLUMNS, DISTANCES, gain_columns
+from dvmap.analyses.model_stats import ENTROPY_ACCURACY_COLUMNS, VALUE_FLIP_BY_QUESTION_COLUMNS, VALUE_FLIP_COLUMNS
 from dvmap.data.splits import DATASETS, ROBUSTNESS_DATASETS
 from dvmap.errors import SpecError
 from dvmap.evaluate.general_utility import TABLE11_COLUMNS
-from dvmap.evaluate.tables import PAIRED_COLUMNS, PER_GROUP_COLUMNS
+from dvmap.evaluate.tables import EXPERIMENT_COLUMNS, PAIRED_COLUMNS, PER_GROUP_COLUMNS, SCALE_COLUMNS, SCORE_COLUMNS
 
 # ---- the kit's outputs a claim may read -------------------------------------------------------------
 # Per output (a path pattern): its columns (CSV) or key paths (JSON), the columns whose values name
 # something of the specs (checked against them: `universe` names a set from spec_universes, a tuple
 # lists the values), the column counting the samples behind a number (n), and CI columns that do not
-# follow the `{column}_ci_low`/`{column}_ci_high` pattern. The columns are the writers' own lists where
-# a writer names them (the per-group and paired tables, Figure 1b's summary, Figure 1c's two tables,
-# Table 11), else listed here (tests/test_claims.py compares those with what the writers make).
-_SCORE = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in ("acc", "lc", "wd", "jsd", "lc_parsed")
-                                              for s in ("", "_ci_low", "_ci_high", "_seed_sd")),
-          "acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate", "parse_failure_rate_max"]
-_GAIN = ["model_a", "model_b", "kind", "n", "acc_a", "acc_b", "gain", "gain_ci_low", "gain_ci_high", "gain_seed_sd",
-         "n_seeds"]
-_CORRELATION = ["model_a", "model_b", "kind", "distance", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high",
-                "r_seed_sd", "n_seeds", "p_value", "note"]
+# follow the `{column}_ci_low`/`{column}_ci_high` pattern. The columns of a table are its writer's
+# own list, which the writer checks its frame against before writing (dvmap.contracts.written_columns).
 _MODELS = {"model": "models", "model_a": "models", "model_b": "models"}
-
 
 
 def _gain_formats(gains: str, correlations: str, group: str, universe: str) -> dict[str, dict]:
     """Figure 9's or Table 12's two outputs: the gain per group with its distances, and r per distance
     (the distances as dvmap.analyses.group_gain names them)."""
     return {f"results/analysis/{gains}.csv": {
-                "columns": [*_GAIN, group, *(f"distance_{d}" for d in DISTANCES[group])],
+                "columns": gain_columns(group),
                 "values": {**_MODELS, group: universe}, "n": "n"},
             f"results/analysis/{correlations}.csv": {
-                "columns": _CORRELATION, "values": {**_MODELS, "distance": DISTANCES[group]}, "n": "n_points",
+                "columns": CORRELATION_COLUMNS, "values": {**_MODELS, "distance": DISTANCES[group]}, "n": "n_points",
                 "points": "n_points"}}
 
 
@@ -61,9 +53,7 @@ OUTPUTS: dict[str, dict] = {
                  "entropy_mean_shared_profiles", "corpus/respondents", "corpus/respondents_sharing_a_profile",
                  "corpus/answers", "corpus/answers_removed_share"]},
     "results/analysis/fig1a_entropy_by_country_question.csv": {
-        "columns": ["country", "q_id", "role", "n", "k", "entropy", "entropy_ci_low", "entropy_ci_high", "unit",
-                    "entropy_normalized", "entropy_normalized_ci_low", "entropy_normalized_ci_high", "selected",
-                    "selection_rule"],
+        "columns": HETEROGENEITY_COLUMNS,
         "values": {"country": "countries", "q_id": "questions", "selected": (True, False), "unit": ("bits", "nats")},
         "n": "n"},
     "results/analysis/fig1b_question_entropy_summary.csv": {
@@ -75,8 +65,8 @@ OUTPUTS: dict[str, dict] = {
     "results/analysis/fig1c_rank_agreement.csv": {
         "columns": AGREEMENT_COLUMNS,
         "n": "n_attributes"},
-    "results/table2.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
-    "results/tables/{dataset}.csv": {"columns": _SCORE, "values": _MODELS, "n": "n"},
+    "results/table2.csv": {"columns": SCORE_COLUMNS, "values": _MODELS, "n": "n"},
+    "results/tables/{dataset}.csv": {"columns": SCORE_COLUMNS, "values": _MODELS, "n": "n"},
     "results/tables/{dataset}_per_group.csv": {  # accuracy per country (or question) with CIs and ranks (Figure 3)
         "columns": [c.format(group="country") for c in PER_GROUP_COLUMNS] + ["q_id"],  # q_id for cross_value
         "values": {**_MODELS, "kind": ("language model", "reference predictor"), "country": "countries",
@@ -85,27 +75,21 @@ OUTPUTS: dict[str, dict] = {
         "columns": PAIRED_COLUMNS,
         "values": {**_MODELS, "dataset": "datasets"}, "n": "n"},
     "results/tables/scale_{dataset}.csv": {
-        "columns": ["dataset", "size", "role", "model", "n", "n_seeds",
-                    *(f"{m}{s}" for m in ("acc", "lc", "wd") for s in ("", "_seed_sd", "_ci_low", "_ci_high"))],
+        "columns": SCALE_COLUMNS,
         "values": {**_MODELS, "dataset": "datasets", "role": ("base", "dvmap")}, "n": "n"},
     "results/{table}.csv": {  # the ablation tables of the experiments spec
-        "columns": ["table", "dataset", "row", "variant", "overrides", "is_baseline", *_SCORE,
-                    "acc_diff_vs_baseline", "acc_diff_ci_low", "acc_diff_ci_high", "mcnemar_p_max",
-                    "wd_diff_vs_baseline", "acc_diff_vs_paper_vs"],
+        "columns": EXPERIMENT_COLUMNS,
         "values": {**_MODELS, "row": "rows", "dataset": "datasets"}, "n": "n",
         "ci": {"acc_diff_vs_baseline": ("acc_diff_ci_low", "acc_diff_ci_high")}},
     "results/analysis/fig5_entropy_accuracy.csv": {
-        "columns": ["model", "kind", "level", "n_points", "n_samples", "r", "r_ci_low", "r_ci_high", "r_seed_sd",
-                    "n_seeds", "note"],
+        "columns": ENTROPY_ACCURACY_COLUMNS,
         "values": {**_MODELS, "level": ("category", "question")}, "n": "n_points", "points": "n_points"},
     "results/analysis/fig8_value_flip.csv": {
-        "columns": ["model", "kind", "perturbation", "category", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
-                    "rate_ci_high", "rate_seed_sd", "n_seeds", "n_pairs_draw_low", "n_pairs_draw_high", "note"],
+        "columns": VALUE_FLIP_COLUMNS,
         "values": {**_MODELS, "perturbation": "perturbations"}, "n": "n_pairs",
         "ci": {"n_pairs": ("n_pairs_draw_low", "n_pairs_draw_high")}},
     "results/analysis/fig8_value_flip_by_question.csv": {
-        "columns": ["model", "kind", "perturbation", "q_id", "n_pairs", "n_both_parsed", "rate", "rate_ci_low",
-                    "rate_ci_high", "rate_seed_sd", "n_seeds"],
+        "columns": VALUE_FLIP_BY_QUESTION_COLUMNS,
         "values": {**_MODELS, "perturbation": "perturbations", "q_id": "questions"}, "n": "n_pairs"},
     **_gain_formats("fig9_country_gain", "fig9_country_gain_distance", "country", "countries"),
     **_gain_formats("table12_question_gain", "table12_gain_distance", "q_id", "questions"),

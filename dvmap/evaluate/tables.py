@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dvmap.contracts import check_scores
+from dvmap.contracts import check_scores, written_columns
 from dvmap.errors import DVMapError
 from dvmap.evaluate import metrics
 from dvmap.plotting import pyplot
@@ -24,6 +24,10 @@ from dvmap.stats import combined_ci, group_bootstrap, percentile_ci
 
 METRIC_COLUMNS = ["acc", "lc", "wd", "jsd", "lc_parsed"]  # lc over all N (the paper), lc_parsed over parsed
 MEAN_COLUMNS = ["acc_lenient", "n_parsed", "parse_failure_rate", "api_error_rate"]
+# A results table (Table 2, results/tables/{dataset}.csv): one row per model (score_row).
+SCORE_COLUMNS = ["model", "kind", "n", "n_seeds", *(f"{m}{s}" for m in METRIC_COLUMNS
+                                                    for s in ("", "_ci_low", "_ci_high", "_seed_sd")),
+                 *MEAN_COLUMNS, "parse_failure_rate_max"]
 
 
 def aggregate_scores(scores: Sequence[Mapping]) -> dict:
@@ -76,7 +80,8 @@ def seeds_table(rows: Sequence[Mapping], scores: Mapping[str, Sequence[Mapping]]
 
 def results_table(scores: Mapping[tuple[str, str], Mapping]) -> pd.DataFrame:
     """One row per model ((model, kind) -> score dict), in the given order, rounded for reading."""
-    frame = pd.DataFrame([score_row(m, k, s) for (m, k), s in scores.items()])
+    frame = written_columns(pd.DataFrame([score_row(m, k, s) for (m, k), s in scores.items()]), SCORE_COLUMNS,
+                            "a results table")
     numeric = frame.select_dtypes("number").columns.difference(["n", "n_parsed"])
     frame[numeric] = frame[numeric].round(4)
     return frame
@@ -162,6 +167,13 @@ def paired_table(parsed_by_model: Mapping[str, Sequence[pd.DataFrame]], pairs: S
 
 
 PAPER_KEYS = ["acc", "acc_diff", "wd", "wd_diff", "lc"]
+# An ablation table (results/{table}.csv): the row, its score (score_row but the model, named with the
+# row), the paired test against the baseline row, and the paper's number for the cell.
+BASELINE_COLUMNS = ["acc_diff_vs_baseline", "acc_diff_ci_low", "acc_diff_ci_high", "mcnemar_p_max",
+                    "wd_diff_vs_baseline"]
+PAPER_COLUMNS = [*[f"paper_{k}" for k in PAPER_KEYS], "paper_vs", "acc_diff_vs_paper_vs", "paper_note"]
+EXPERIMENT_COLUMNS = ["table", "dataset", "row", "model", "variant", "overrides", "is_baseline",
+                      *[c for c in SCORE_COLUMNS if c != "model"], *BASELINE_COLUMNS, *PAPER_COLUMNS]
 
 
 def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores: Mapping[tuple[str, str], dict],
@@ -197,11 +209,11 @@ def experiment_table(table: str, spec: Mapping, rows: Sequence[Mapping], scores:
                     line["acc_diff_vs_paper_vs"] = t["acc_diff"]
             out.append(line)
     frame = pd.DataFrame(out)
-    for column in ["acc_diff_vs_baseline", "acc_diff_ci_low", "acc_diff_ci_high", "mcnemar_p_max",
-                   "wd_diff_vs_baseline", *[f"paper_{k}" for k in PAPER_KEYS], "paper_vs", "acc_diff_vs_paper_vs",
-                   "paper_note"]:
+    for column in [*BASELINE_COLUMNS, *PAPER_COLUMNS]:
         if column not in frame:
             frame[column] = None
+    # in the order the rows bring them (the paper's cells: the spec's order of its keys)
+    frame = written_columns(frame, EXPERIMENT_COLUMNS, f"ablation table {table}", ordered=False)
     numeric = frame.select_dtypes("number").columns.difference(["n", "n_parsed", "n_seeds", "mcnemar_p_max"])
     frame[numeric] = frame[numeric].round(4)
     return frame
@@ -239,6 +251,10 @@ def grouped_bar_figure(table: pd.DataFrame, group: str, title: str, path: str | 
     plt.close(fig)
 
 
+SCALE_COLUMNS = ["dataset", "size", "role", "model", "n", "n_seeds",
+                 *(f"{m}{s}" for m in ("acc", "lc", "wd") for s in ("", "_seed_sd", "_ci_low", "_ci_high"))]
+
+
 def scale_table(sizes: Sequence[tuple[str, Mapping, Mapping]], scores: Mapping[str, Sequence[Mapping]],
                 dataset: str) -> pd.DataFrame:
     """One row per (size, base or DVMap): metric means over seeds with their seed SD and combined CI."""
@@ -251,7 +267,7 @@ def scale_table(sizes: Sequence[tuple[str, Mapping, Mapping]], scores: Mapping[s
                         **{k: round(v, 4) for m in ("acc", "lc", "wd") for k, v in
                            ((m, agg[m]), (f"{m}_seed_sd", agg[f"{m}_seed_sd"]), (f"{m}_ci_low", agg[f"{m}_ci"][0]),
                             (f"{m}_ci_high", agg[f"{m}_ci"][1]))}})
-    return pd.DataFrame(out)
+    return written_columns(pd.DataFrame(out), SCALE_COLUMNS, f"the scale table of {dataset}")
 
 
 def scale_figure(table: pd.DataFrame, references: Mapping[str, Mapping], title: str, path: str | Path) -> None:
