@@ -23,30 +23,34 @@ include: "rules/experiments.smk"
 include: "rules/analyses.smk"
 include: "rules/model_analyses.smk"
 include: "rules/general_utility.smk"
-include: "rules/claims.smk"  # last: it checks that a rule makes every claim's output
+include: "rules/claims.smk"  # last: the targets' files (TARGET_FILES) come from every stage
 
 
+# Each target's files are listed once, in rules/inputs/claims.smk (TARGET_FILES), with the claims
+# judged on them.
 rule all:
+    """The corpus with its audits, prompts and exports, the trained models, Table 2 and the benchmark
+    tables, and the claims judged on them (results/claims.csv)."""
     default_target: True
     input:
-        get_data_targets(),
-        get_model_targets(),
-        get_eval_targets(),
-        rules.claims.output.table,  # judged on the outputs above (rules/claims.smk)
+        TARGET_FILES["all"],
+        rules.claims.output.table,
 
 
 rule data:
-    """The corpus, benchmarks, audits, prompts and exports only (no training)."""
+    """The corpus, benchmarks, audits, prompts and exports only (no training), and the claims judged on them."""
     input:
-        get_data_targets(),
+        TARGET_FILES["data"],
+        expand(rules.target_claims.output.table, target="data"),
 
 
 rule analyses:
-    """The data analyses (Figure 1a-1c) and the tables rendered from the specs (no model needed), and the
-    model analyses (Figures 5, 8, 9, Table 12: predictions of every evaluated model and reference predictor)."""
+    """The data analyses (Figure 1a-1c) and the tables rendered from the specs (no model needed), the
+    model analyses (Figures 5, 8, 9, Table 12: predictions of every evaluated model and reference
+    predictor), and the claims judged on them."""
     input:
-        get_analysis_targets(),
-        get_model_analysis_targets(),  # rules/model_analyses.smk: Figures 5, 8, 9 and Table 12
+        TARGET_FILES["analyses"],
+        expand(rules.target_claims.output.table, target="analyses"),
 
 
 rule paper:
@@ -54,13 +58,8 @@ rule paper:
     Table 2 and the benchmark tables, the ablation Tables 3, 4, 5, 10 and the scale figures
     (specs/experiments.yaml), Table 11 (general utility), the analyses and the claims judged on them."""
     input:
-        get_data_targets(),
-        get_eval_targets(),
-        get_experiment_targets(),
-        get_general_utility_targets(),
-        get_analysis_targets(),
-        get_model_analysis_targets(),
-        rules.claims.output.table,  # judged on the outputs above
+        TARGET_FILES["paper"],
+        expand(rules.target_claims.output.table, target="paper"),
 
 
 onsuccess:
@@ -69,7 +68,9 @@ onsuccess:
     try:
         from dvmap.claims import headline
 
-        _lines = headline()
+        _lines = headline(
+            claims=[rules.claims.output.table, *expand(rules.target_claims.output.table, target=CLAIMS_TARGETS)]
+        )
     except Exception as error:
         _lines = [f"(no summary: {error})"]
     if _lines:

@@ -1,4 +1,5 @@
-"""Snakemake adapter: the paper's claims judged on this run's outputs (results/claims.csv, .md)."""
+"""Snakemake adapter: the paper's claims judged on one target's outputs (results/claims.csv, .md, or
+results/claims/{target}.csv, .md)."""
 from pathlib import Path
 
 from dvmap.claims import claims_markdown, judge_claims, read_output, report_copy, summary_line

@@ -401,7 +401,7 @@ def test_registry_columns_are_the_writers_columns():
                                **{f"{m}_ci": [0.4, 0.6] for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
                                "acc_lenient": 0.5,
                                "n_parsed": 10, "parse_failure_rate": 0.0, "api_error_rate": 0.0}])
-    assert set(score_row("m", "k", score)) <= set(OUTPUTS["results/table2.csv"]["columns"])
+    assert list(score_row("m", "k", score)) == OUTPUTS["results/table2.csv"]["columns"]
     assert OUTPUTS["results/tables/{dataset}_paired_tests.csv"]["columns"] == PAIRED_COLUMNS
     assert OUTPUTS["results/analysis/fig1c_attribute_importance.csv"]["columns"] == IMPORTANCE
     from dvmap.analyses.data_stats import QUESTION_SUMMARY_COLUMNS
@@ -413,6 +413,25 @@ def test_registry_columns_are_the_writers_columns():
 
     per_group = OUTPUTS["results/tables/{dataset}_per_group.csv"]["columns"]
     assert {c.format(group=g) for c in PER_GROUP_COLUMNS for g in ("country", "q_id")} == set(per_group)
+
+
+def test_a_writer_whose_frame_strays_from_its_declared_columns_stops():
+    """The registry's column lists are the writers' own, and a writer checks its frame against its list
+    before writing: a column renamed in the code (here the scale table's) stops the job, naming it."""
+    from dvmap.contracts import ContractError, written_columns
+    from dvmap.evaluate.tables import SCALE_COLUMNS, scale_table
+
+    assert OUTPUTS["results/tables/scale_{dataset}.csv"]["columns"] is SCALE_COLUMNS
+    score = {"n": 10, "n_seeds": 1, **{m: 0.5 for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
+             **{f"{m}_ci": [0.4, 0.6] for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
+             "acc_lenient": 0.5, "n_parsed": 10, "parse_failure_rate": 0.0, "api_error_rate": 0.0}
+    table = scale_table([("0.5M", {"name": "b"}, {"name": "d"})], {"b": [score], "d": [score]}, "cross_value")
+    assert list(table.columns) == SCALE_COLUMNS
+    with pytest.raises(ContractError, match="scale: column acc: the writer's declared columns lack it"):
+        written_columns(table.rename(columns={"acc": "accuracy"}), SCALE_COLUMNS, "scale")
+    with pytest.raises(ContractError, match="scale: column acc_median: the writer's declared columns do not name it"):
+        written_columns(table.assign(acc_median=0.5), SCALE_COLUMNS, "scale")
+    assert list(written_columns(pd.DataFrame(), SCALE_COLUMNS, "scale").columns) == SCALE_COLUMNS
 
 
 # ---- the headline at the end of a run ------------------------------------------------------------------
@@ -436,15 +455,20 @@ def test_headline_reads_what_exists(tmp_path):
     write_headline_inputs(tmp_path)
     lines = headline(tmp_path)
     assert any(re.search(r"tiny-dvmap\s+41\.0% \[ 37\.0,  45\.0\]  n = 600", line) for line in lines), lines
-    assert "The paper's claims (4, judged on the synthetic demo survey (specs/synthetic.yaml)):" in lines
+    assert "The paper's claims in results/claims.csv (4, judged on the synthetic demo survey (specs/synthetic.yaml)):" \
+        in lines
     assert HEADLINE in lines, lines
     assert "  details: results/claims.md (not built)" in lines
     assert lines[-1] == "Report: results/report.html (make it: snakemake --report results/report.html)"
 
 
 # ---- the DAG: the claims rule's inputs, errors before any job, the headline -------------------------------------
-def claims_inputs(proc) -> set[str]:
-    block = proc.stdout.split("rule claims:")[1]
+def claims_inputs(proc, target: str = "all") -> set[str]:
+    """The inputs of a target's claims job in a dry run (`all`: rule claims; the others: target_claims)."""
+    if target == "all":
+        block = proc.stdout.split("rule claims:")[1]
+    else:
+        block = next(b for b in proc.stdout.split("rule target_claims:")[1:] if f"wildcards: target={target}\n" in b)
     return set(block.split("input: ")[1].split("\n")[0].split(", "))
 
 
@@ -460,9 +484,20 @@ def test_default_run_judges_its_own_outputs_and_trains_nothing_more(workflow):
     assert trained == {f"results/models/{m}__s{s}" for m in config["train_models"] for s in seeds}
 
 
+def test_each_target_judges_the_claims_on_its_own_files(workflow):
+    """`data`, `analyses` and `paper` each have a claims job (results/claims/{target}.csv) reading only
+    files of its own target: the audits, the analyses, everything."""
+    proc = snakemake(workflow, "-n", "data", "analyses", "paper")
+    data, analyses, paper = (claims_inputs(proc, t) for t in ("data", "analyses", "paper"))
+    assert data == {"results/audit/counts.json", "results/audit/filtering.json", "results/audit/leakage.json"}
+    assert analyses and all(p.startswith("results/analysis/") for p in analyses), analyses
+    assert data | analyses < paper and "results/table3.csv" in paper and "results/table11.csv" in paper
+    assert "rule claims:" not in proc.stdout  # results/claims.csv is the default target's
+
+
 def test_paper_preset_claims_all_resolve_to_outputs_of_its_dag(workflow):
     proc = snakemake(workflow, "-n", "paper", "--configfile", "specs/presets/paper.yaml")
-    inputs = claims_inputs(proc)
+    inputs = claims_inputs(proc, "paper")
     pending = {o for c in SPEC["claims"] if c.get("pending") or c.get("judged_on_release") for o in claim_outputs(c)}
     wanted = {o for c in SPEC["claims"] for o in claim_outputs(c)} - pending
     assert wanted <= inputs, wanted - inputs
@@ -477,25 +512,32 @@ def test_paper_preset_claims_all_resolve_to_outputs_of_its_dag(workflow):
         assert any(re.fullmatch(regex, o) for o in outputs), pattern
 
 
-def test_a_claim_no_rule_makes_stops_the_run_before_any_job(workflow):
-    """A claim's output that no rule of the workflow makes (here: Table 11's rule writes another file)
-    is a named error when the DAG is built; a `pending` claim's is not (it is not run)."""
+def test_a_claim_a_target_does_not_build_is_not_run_and_names_the_target_that_does(workflow):
+    """The `data` target's claims job, run for real: a claim on another target's output names that
+    target and its claims file; one whose output no target builds (here Table 11's rule writes another
+    file) says so; a `pending` claim says what it waits for."""
     rules = workflow / "rules/general_utility.smk"
     text = rules.read_text()
     assert text.count('"results/table11.csv"') == 1  # named once: the targets take it from the rule
     rules.write_text(text.replace('"results/table11.csv"', '"results/general_utility_table.csv"'))
-    proc = snakemake(workflow, "-n", check=False)
-    assert proc.returncode != 0
-    assert ("DVMap configuration error: specs/claims.yaml: claim 'table11_mmlu': no rule makes results/table11.csv"
-            in proc.stderr), proc.stderr[-2000:]
-    assert "rule " not in proc.stdout
     spec = workflow / "specs/claims.yaml"
     data = yaml.safe_load(spec.read_text())
-    for claim in data["claims"]:
-        if claim["id"].startswith("table11_"):
-            claim["pending"] = "Table 11 comes later"
-    spec.write_text(yaml.safe_dump(data))
-    snakemake(workflow, "-n")
+    next(c for c in data["claims"] if c["id"] == "table11_ifeval")["pending"] = "IFEval comes later"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    snakemake(workflow, "results/claims/data.csv")
+    table = pd.read_csv(workflow / "results/claims/data.csv").set_index("id")
+    assert table.loc["corpus_samples", "verdict"] != "not run"
+    reasons = table["reason"]
+    assert reasons["table11_mmlu"] == ("no target of this configuration builds results/table11.csv (do the specs "
+                                       "still declare it?)")
+    assert reasons["table11_ifeval"] == "pending: IFEval comes later"
+    assert reasons["table2_dvmap_accuracy"] == (
+        "results/table2.csv is not built by the `data` target; `snakemake --cores all all` builds it and judges "
+        "this claim in results/claims.csv")
+    assert reasons["fig1a_near_uniform_entropy"].endswith(
+        "`snakemake --cores all analyses` builds it and judges this claim in results/claims/analyses.csv")
+    assert "(it needs the trained runs tiny__majority_filter__s0); `snakemake --cores all paper` builds it and " \
+           "judges this claim in results/claims/paper.csv" in reasons["table3_strict_over_majority"]
 
 
 def test_headline_after_a_build_not_after_a_dry_run(workflow):
@@ -510,29 +552,30 @@ def test_headline_after_a_build_not_after_a_dry_run(workflow):
 
 @pytest.mark.slow
 def test_released_corpus_answers_the_size_claims(tmp_path, workflow):
-    """data_source: release: the size claims are judged on the released splits (here the authors' dev
-    split cut by profile into six), the claims about respondents are not run, and say why."""
+    """data_source: release, the `data` target: the size claims are judged on the released splits (here
+    the authors' dev split cut by profile into four: its countries and questions are the training
+    ones, so it holds no cross-country or cross-value split), the claims about respondents or a
+    missing split are not run, and say why."""
     if not RELEASE_DEV.is_file():
         pytest.skip(f"{RELEASE_DEV} is absent (developers' shared/ folder only)")
     dev = pd.read_parquet(RELEASE_DEV)
     profile = dev.iloc[:, 1:12].astype(str).agg("|".join, axis=1)
-    part = profile.map({p: i % 6 for i, p in enumerate(sorted(profile.unique()))})
+    part = profile.map({p: i % 4 for i, p in enumerate(sorted(profile.unique()))})
     release = tmp_path / "release"
     release.mkdir()
-    splits = ["train", "dev", "test", "cross_demographic", "cross_country", "cross_value"]
-    for i, name in enumerate(splits):
+    for i, name in enumerate(["train", "dev", "test", "cross_demographic"]):
         dev[part == i].to_parquet(release / f"{name}.parquet", index=False)
-    snakemake(workflow, "results/audit/counts.json", "results/claims.csv", "--config", "data_source=release",
-              f"release_dir={release}")
-    table = pd.read_csv(workflow / "results/claims.csv").set_index("id")
+    snakemake(workflow, "data", "--config", "data_source=release", f"release_dir={release}")
+    table = pd.read_csv(workflow / "results/claims/data.csv").set_index("id")
     assert table.loc["corpus_samples", "kit"] == (part <= 2).sum()
-    assert table.loc["cross_value_samples", "kit"] == (part == 5).sum()
+    assert table.loc["cross_demographic_samples", "kit"] == (part == 3).sum()
     assert table.loc["corpus_samples", "verdict"] in ("reproduced", "contradicted")
+    assert table.loc["cross_value_samples", "reason"] == "the released corpus (release_dir) lacks the cross_value split(s)"
     assert table.loc["shared_profile_share", "verdict"] == "not run"
-    assert "released corpus" in table.loc["shared_profile_share", "reason"]
-    assert "not built by this run" in table.loc["table2_dvmap_accuracy", "reason"]
-    seconds = float(pd.read_csv(workflow / "benchmarks/claims.tsv", sep="\t")["s"].iloc[0])
-    assert seconds < 10
+    assert table.loc["shared_profile_share", "reason"].startswith(
+        "no target builds results/audit/filtering.json from the released corpus (data_source: release): it is made "
+        "from the survey's respondents")
+    assert "not built by the `data` target" in table.loc["table2_dvmap_accuracy", "reason"]
 
 
 # ---- issue 21: each defect found, on hand-made outputs -------------------------------------------------------

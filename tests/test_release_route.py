@@ -61,8 +61,8 @@ def release_command(wf: Path, release: Path, *args: str, check: bool = True):
     return proc, out
 
 
-def claims_verdicts(wf: Path) -> dict:
-    claims = pd.read_csv(wf / "results/claims.csv")
+def claims_verdicts(wf: Path, claims_file: str) -> dict:
+    claims = pd.read_csv(wf / claims_file)
     return dict(zip(claims["id"], claims["verdict"]))
 
 
@@ -88,16 +88,15 @@ def test_train_dev_test_trains_evaluates_on_test_and_judges_the_sizes(built, tmp
 def test_train_dev_test_judges_the_corpus_size_claim(built, tmp_path):
     release = release_dir(built, tmp_path / "release", ["train", "dev", "test"])
     wf = copy_workflow(tmp_path / "wf")
-    release_command(wf, release, "results/audit/counts.json", "results/audit/release_prompts.json",
-                    "results/claims.csv")
-    verdicts = claims_verdicts(wf)
+    release_command(wf, release, "data")  # the data target's claims: results/claims/data.csv
+    verdicts = claims_verdicts(wf, "results/claims/data.csv")
     assert verdicts["corpus_samples"] != "not run"
     # the release's own prompts (here the demo's, as tools/release_folder.py writes them) rendered byte for byte
     prompts = json.loads((wf / "results/audit/release_prompts.json").read_text())
     assert prompts["share_identical"] == 1.0 and prompts["prompts_given"] == prompts["identical"] > 0
     assert verdicts["release_prompt_format"] == "reproduced"
     assert verdicts["release_dev_samples"] in ("reproduced", "contradicted")  # the demo's dev is not 7,183
-    claims = pd.read_csv(wf / "results/claims.csv").set_index("id")
+    claims = pd.read_csv(wf / "results/claims/data.csv").set_index("id")
     assert claims.loc["corpus_samples", "survey"].startswith("the released DVMap corpus")
 
 

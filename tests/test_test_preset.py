@@ -128,10 +128,13 @@ def test_preset_run_is_complete(preset_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout[-3000:]
 
 
-def test_claims_job_finished_without_error_verdicts(preset_run):
-    """The claims job (judging every claim on the preset's outputs) ran and gave no claim `error`."""
-    claims = pd.read_csv(preset_run / "results/claims.csv")
-    assert len(claims) > 0 and "claims" in executed_rules(preset_run)
+@pytest.mark.parametrize("claims_file", ["results/claims.csv", *(f"results/claims/{t}.csv" for t in (
+    "data", "analyses", "paper"))])
+def test_claims_jobs_finished_without_error_verdicts(preset_run, claims_file):
+    """Each target's claims job (`all`'s results/claims.csv, the others' results/claims/{target}.csv)
+    ran and gave no claim `error`."""
+    claims = pd.read_csv(preset_run / claims_file)
+    assert len(claims) > 0 and {"claims", "target_claims"} <= executed_rules(preset_run)
     assert "verdict" in claims
     assert not (claims["verdict"] == "error").any(), claims[claims["verdict"] == "error"].to_string()
 
@@ -139,14 +142,14 @@ def test_claims_job_finished_without_error_verdicts(preset_run):
 def test_no_claim_counts_for_or_against_the_paper_on_the_synthetic_survey(preset_run):
     """Issue 21: a claim about the WVS population judged on the synthetic survey (and any claim on
     the tiny stand-in models) is never counted as reproducing or contradicting the paper."""
-    claims = pd.read_csv(preset_run / "results/claims.csv")
+    claims = pd.read_csv(preset_run / "results/claims/paper.csv")
     judged = claims[claims["verdict"].isin(["reproduced", "contradicted", "inconclusive", "undecidable"])]
     assert len(judged) > 0 and (judged["evidence"] == "stand-in").all(), judged[judged["evidence"] != "stand-in"]
     assert judged["survey"].str.startswith("the synthetic demo survey").all()
     population = judged[judged["id"].isin(["corpus_samples", "benchmark_samples", "shared_profile_share",
                                            "filtered_share"])]
     assert len(population) == 4  # judged, and counted apart: the headline's paper side has none of them
-    log = (preset_run / "logs/claims.log").read_text()
+    log = (preset_run / "logs/claims_paper.log").read_text()
     assert "on the paper's data and models: 0 reproduced, 0 contradicted, 0 inconclusive, 0 undecidable" in log
 
 

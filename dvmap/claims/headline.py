@@ -1,6 +1,7 @@
 """The lines printed when a run ends (Snakefile onsuccess): the main table and the claims' verdicts."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -9,10 +10,11 @@ from dvmap.claims.verdicts import summary_line
 
 
 # ---- the headline printed when a run ends (Snakefile onsuccess) ------------------------------------------------
-def headline(root: str | Path = ".", table: str = "results/table2.csv", claims: str = "results/claims.csv",
-             report: str = "results/report.html") -> list[str]:
+def headline(root: str | Path = ".", table: str = "results/table2.csv",
+             claims: Sequence[str] = ("results/claims.csv",), report: str = "results/report.html") -> list[str]:
     """Lines for the end of a run from the files that exist (none are required): the main table's
-    rows (model, accuracy with CI, n), the claims' verdicts by evidence and where the details are."""
+    rows (model, accuracy with CI, n), then for each claims file (one per target, each named) the
+    verdicts by evidence and where the details are."""
     root = Path(root)
     lines = []
     if (root / table).is_file():
@@ -22,13 +24,16 @@ def headline(root: str | Path = ".", table: str = "results/table2.csv", claims: 
             width = max(len(str(m)) for m in frame["model"])
             lines += [f"  {str(r.model):<{width}}  {100 * r.acc:5.1f}% [{100 * r.acc_ci_low:5.1f}, "
                       f"{100 * r.acc_ci_high:5.1f}]  n = {r.n}" for r in frame.itertuples()]
-    if (root / claims).is_file():
-        frame = pd.read_csv(root / claims)
+    for path in map(str, claims):
+        if not (root / path).is_file():
+            continue
+        frame = pd.read_csv(root / path)
         if {"verdict", "evidence", "same_as"} <= set(frame.columns):
             survey = next((s for s in frame.get("survey", pd.Series(dtype=str)).dropna() if s), "")
-            lines.append(f"The paper's claims ({len(frame)}" + (f", judged on {survey}" if survey else "") + "):")
+            lines.append(f"The paper's claims in {path} ({len(frame)}" + (f", judged on {survey}" if survey else "")
+                         + "):")
             lines.append(f"  {summary_line(frame)}")
-            markdown = Path(claims).with_suffix(".md")
+            markdown = Path(path).with_suffix(".md")
             lines.append(f"  details: {markdown}" + ("" if (root / markdown).is_file() else " (not built)"))
     if lines:
         built = (root / report).is_file()

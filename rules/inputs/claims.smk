@@ -1,6 +1,5 @@
 # Input functions and settings of the rules in rules/claims.smk (kept apart from the rules so that
 # `snakemake --lint` finds no functions mixed with rules).
-import os
 from pathlib import Path
 
 
@@ -8,58 +7,42 @@ from dvmap.claims import claim_outputs
 
 CLAIMS = SPECS["claims"]
 
+# What each target of the Snakefile builds, computed from the plan: the stages' target lists
+# (every file of each job they name). The Snakefile's `all`, `data`, `analyses` and `paper` take
+# their inputs from here, and each judges the claims on its own files (rules/claims.smk), so what
+# a claims job reads is a function of the specs, never of the command line.
+TARGET_FILES = {
+    "all": [*get_data_targets(), *get_model_targets(), *get_eval_targets()],
+    "data": get_data_targets(),
+    "analyses": [*get_analysis_targets(), *get_model_analysis_targets()],
+    "paper": [
+        *get_data_targets(),
+        *get_eval_targets(),
+        *get_experiment_targets(),
+        *get_general_utility_targets(),
+        *get_analysis_targets(),
+        *get_model_analysis_targets(),
+    ],
+}
+CLAIMS_TARGETS = [t for t in TARGET_FILES if t != "all"]  # `all`, the default, writes results/claims.csv
+BUILT = {target: {str(f) for f in files} for target, files in TARGET_FILES.items()}
 
-def producer(path):
-    """The rule that makes `path`, or None when no rule makes it."""
-    return next((r for r in workflow.rules if r.output and r.is_producer(path)), None)
+
+def claims_target(wildcards):
+    """The target whose claims a job judges: `all` for results/claims.csv, else the path's own."""
+    return getattr(wildcards, "target", "all")
 
 
-def job_outputs(path):
-    """Every output of the job that makes `path` (the files made with it), or [] when no rule makes it."""
-    made_by = producer(path)
-    return [str(o) for o in made_by.expand_output(made_by.get_wildcards(path))[0]] if made_by else []
-
-
-def needs_respondents(output):
-    """Outputs made from the survey's respondents, which a released corpus lacks: with the released
-    corpus, what no rule makes (the survey's audits) and what reads the study tables (Figure 1)."""
-    if config["data_source"] != "release":
-        return False
-    made_by = producer(output)
-    return made_by is None or any(str(f) in STUDY_TABLES.values() for f in made_by.input if isinstance(f, str))
+def claims_file(target):
+    """Where a target's claims are written (the rules' own outputs)."""
+    if target == "all":
+        return str(rules.claims.output.table)
+    return expand(rules.target_claims.output.table, target=target)[0]
 
 
 def release_claim_without_release(claim):
     """A claim about the authors' released corpus in a run that reads a survey: never judged here."""
     return claim.get("judged_on_release") and config["data_source"] != "release"
-
-
-CLAIM_JOB_OUTPUTS = {o: job_outputs(o) for c in CLAIMS["claims"] for o in claim_outputs(c)}
-
-
-for _claim in CLAIMS["claims"]:  # before any job: an output no rule makes (a pending claim's may not exist yet)
-    _unmade = [o for o in claim_outputs(_claim) if not CLAIM_JOB_OUTPUTS[o] and not needs_respondents(o)]
-    if _unmade and not _claim.get("pending") and not release_claim_without_release(_claim):
-        sys.exit(
-            f"DVMap configuration error: {config['specs']['claims']}: claim '{_claim['id']}': no rule makes "
-            f"{', '.join(_unmade)}"
-        )
-
-
-def run_targets():
-    """What this invocation builds, as files: the targets named on the command line (a target rule
-    stands for its inputs), or the default target's; the claims files themselves left out."""
-    claims_files = {str(f) for f in rules.claims.output}
-    named = set(workflow.dag_settings.targets or ()) - {"claims", *claims_files}
-    files = set()
-    for target in named or {workflow.default_target}:
-        if workflow.is_rule(target):
-            r = workflow.get_rule(target)
-            files |= {str(f) for f in r.input if isinstance(f, str)}
-            files |= {str(f) for f in r.output} if not r.wildcard_names else set()
-        else:
-            files.add(os.path.relpath(target) if os.path.isabs(target) else os.path.normpath(target))
-    return files - claims_files, sorted(named) or [workflow.default_target]
 
 
 def runs_lacking(output):
@@ -76,33 +59,47 @@ def runs_lacking(output):
     return sorted({r.name for row in rows for r in row.runs} - trained)
 
 
-def claim_not_run(claim, targets, names):
-    """Why the run cannot judge a claim (None: it can), decided before any job."""
+def built_by_no_target(output):
+    """Why no target of this configuration builds `output` (a claims spec may name a table the
+    experiments spec no longer declares; the released corpus has no respondents)."""
+    if config["data_source"] == "release":
+        lacking = [d for d in DATASETS if d not in AVAILABLE_DATASETS]
+        splits = f", or from a split the folder lacks ({', '.join(lacking)})" if lacking else ""
+        return (
+            f"no target builds {output} from the released corpus (data_source: release): it is made from the "
+            f"survey's respondents, which the release lacks{splits}"
+        )
+    return f"no target of this configuration builds {output} (do the specs still declare it?)"
+
+
+def claim_not_run(claim, target):
+    """Why the `target` target's claims job cannot judge a claim (None: it can), decided before any job."""
     if claim.get("pending"):
         return f"pending: {claim['pending']}"
     if release_claim_without_release(claim):
         return "a claim about the authors' released corpus: judged with data_source: release (release_dir) only"
-    for output in claim_outputs(claim):
-        if needs_respondents(output):
-            return f"{output} needs the survey's respondents, which the released corpus (data_source: release) lacks"
     missing = [d for d in claim.get("needs", {}).get("datasets", []) if d not in AVAILABLE_DATASETS]
     if missing:
         return f"the released corpus (release_dir) lacks the {', '.join(missing)} split(s)"
     for output in claim_outputs(claim):
-        if not set(CLAIM_JOB_OUTPUTS[output]) & targets:
+        builders = [t for t in TARGET_FILES if output in BUILT[t]]
+        if not builders:
+            return built_by_no_target(output)
+        if target not in builders:
             lacking = runs_lacking(output)
-            needs = f"; it needs the trained runs {', '.join(lacking)}" if lacking else ""
+            needs = f" (it needs the trained runs {', '.join(lacking)})" if lacking else ""
+            smallest = min(builders, key=lambda t: len(BUILT[t]))
             return (
-                f"{output} is not built by this run (targets: {', '.join(names)}){needs}; add it to the "
-                f"run's targets (`snakemake --cores all all {output}`) or run the paper target"
+                f"{output} is not built by the `{target}` target{needs}; `snakemake --cores all {smallest}` "
+                f"builds it and judges this claim in {claims_file(smallest)}"
             )
     return None
 
 
-def get_claims_not_run(wildcards=None):
-    """Claim id -> why this run cannot judge it."""
-    targets, names = run_targets()
-    reasons = {c["id"]: claim_not_run(c, targets, names) for c in CLAIMS["claims"]}
+def get_claims_not_run(wildcards):
+    """Claim id -> why this target's claims job cannot judge it."""
+    target = claims_target(wildcards)
+    reasons = {c["id"]: claim_not_run(c, target) for c in CLAIMS["claims"]}
     return {i: why for i, why in reasons.items() if why is not None}
 
 
@@ -118,6 +115,6 @@ def claims_evidence():
 
 
 def get_claims_inputs(wildcards):
-    """The outputs of the claims this run can judge (each an output the run builds anyway)."""
-    not_run = get_claims_not_run()
+    """The outputs of the claims this target's job can judge (each an output the target builds anyway)."""
+    not_run = get_claims_not_run(wildcards)
     return sorted({o for c in CLAIMS["claims"] if c["id"] not in not_run for o in claim_outputs(c)})

@@ -63,9 +63,10 @@ def get_predictions(wildcards):
 
 
 def get_eval_targets():
-    """Table 2 and a results table per evaluated dataset (EVAL_DATASETS, rules/common.smk: with the
-    released corpus, the benchmarks its folder has and its test split); none without a row to show."""
+    """Table 2 and the results tables of each evaluated dataset (EVAL_DATASETS, rules/common.smk: with
+    the released corpus, the benchmarks its folder has and its test split), every file of each job;
+    none without a row to show."""
     if not MAIN_ENTRIES:
         return []
-    table2 = [rules.table2.output[0]] if "cross_demographic" in EVAL_DATASETS else []
-    return [*table2, *expand(rules.results_table.output.table, dataset=EVAL_DATASETS)]
+    table2 = list(rules.table2.output) if "cross_demographic" in EVAL_DATASETS else []
+    return [*table2, *expand(list(rules.results_table.output), dataset=EVAL_DATASETS)]

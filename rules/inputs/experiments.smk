@@ -54,8 +54,8 @@ def survey_tables():
 
 
 def get_experiment_targets():
-    """Every ablation table and scale figure of the experiments spec; with the released corpus, the
-    tables that need the survey's respondents are left out, each named once."""
+    """Every ablation table and scale figure of the experiments spec (every file of each job); with
+    the released corpus, the tables that need the survey's respondents are left out, each named once."""
     left_out = survey_tables() if config["data_source"] == "release" else []
     for table in left_out:
         print(
@@ -64,8 +64,6 @@ def get_experiment_targets():
             f"variant refilters the survey's respondents, which the released corpus lacks)",
             file=sys.stderr,
         )
-    tables = expand(rules.experiment_table.output.table, table=[t for t in EXPERIMENTS["tables"] if t not in left_out])
-    scale = (
-        expand(rules.scale_figure.output.figure, dataset=EXPERIMENTS["scale"]["datasets"]) if PLAN.scale_rows else []
-    )
+    tables = expand(list(rules.experiment_table.output), table=[t for t in EXPERIMENTS["tables"] if t not in left_out])
+    scale = expand(list(rules.scale_figure.output), dataset=EXPERIMENTS["scale"]["datasets"]) if PLAN.scale_rows else []
     return [*tables, *scale]

@@ -120,4 +120,4 @@ def get_gu_raw_results(wildcards=None):
 
 
 def get_general_utility_targets():
-    return [rules.table11.output.table, rules.table11.output.seeds]
+    return list(rules.table11.output)
