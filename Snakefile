@@ -69,7 +69,8 @@ onsuccess:
         from dvmap.claims import headline
 
         _lines = headline(
-            claims=[rules.claims.output.table, *expand(rules.target_claims.output.table, target=CLAIMS_TARGETS)]
+            rules.table2.output[0],
+            [rules.claims.output.table, *expand(rules.target_claims.output.table, target=CLAIMS_TARGETS)],
         )
     except Exception as error:
         _lines = [f"(no summary: {error})"]

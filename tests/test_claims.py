@@ -451,15 +451,26 @@ HEADLINE = ("  on the paper's data and models: 1 reproduced, 0 contradicted, 0 i
 
 
 def test_headline_reads_what_exists(tmp_path):
-    assert headline(tmp_path) == []
+    files = {"table": "results/table2.csv", "claims": ["results/claims.csv", "results/claims/paper.csv"],
+             "root": tmp_path}
+    assert headline(**files) == []
     write_headline_inputs(tmp_path)
-    lines = headline(tmp_path)
+    lines = headline(**files)
     assert any(re.search(r"tiny-dvmap\s+41\.0% \[ 37\.0,  45\.0\]  n = 600", line) for line in lines), lines
     assert "The paper's claims in results/claims.csv (4, judged on the synthetic demo survey (specs/synthetic.yaml)):" \
         in lines
     assert HEADLINE in lines, lines
     assert "  details: results/claims.md (not built)" in lines
     assert lines[-1] == "Report: results/report.html (make it: snakemake --report results/report.html)"
+    # each target's claims file that exists, named: the paper target's after the default's
+    (tmp_path / "results/claims").mkdir()
+    (tmp_path / "results/claims.csv").rename(tmp_path / "results/claims/paper.csv")
+    write_headline_inputs(tmp_path)
+    lines = headline(**files)
+    titles = [line for line in lines if line.startswith("The paper's claims")]
+    assert [t.split(" (")[0] for t in titles] == ["The paper's claims in results/claims.csv",
+                                                  "The paper's claims in results/claims/paper.csv"]
+    assert "  details: results/claims/paper.md (not built)" in lines
 
 
 # ---- the DAG: the claims rule's inputs, errors before any job, the headline -------------------------------------

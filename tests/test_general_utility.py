@@ -16,7 +16,6 @@ from dvmap.evaluate.general_utility import (
     is_local_task,
     listed_option_items,
     lm_eval_arguments,
-    local_task_files,
     parse_results,
     seeds_table,
     task_config,
@@ -187,7 +186,8 @@ def test_local_task_is_what_lm_eval_loads(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     samples, prompts = toy_corpus()
     items = listed_option_items(samples, prompts, option_lists(), 25, 4, 0)
-    files = local_task_files("dvmap_listed_option")
+    files = {"yaml": "tasks/dvmap_listed_option/dvmap_listed_option.yaml",  # as rules/general_utility.smk names them
+             "data": "tasks/dvmap_listed_option/items.jsonl"}
     spec = {"kind": "listed_option", "split": "test", "template": "structured_cot", "n_items": 25, "n_choices": 4,
             "seed": 0}
     write_local_task(items, task_config("dvmap_listed_option", files["data"], spec), files["yaml"], files["data"])

@@ -10,11 +10,11 @@ from dvmap.claims.verdicts import summary_line
 
 
 # ---- the headline printed when a run ends (Snakefile onsuccess) ------------------------------------------------
-def headline(root: str | Path = ".", table: str = "results/table2.csv",
-             claims: Sequence[str] = ("results/claims.csv",), report: str = "results/report.html") -> list[str]:
+def headline(table: str, claims: Sequence[str], root: str | Path = ".", report: str = "results/report.html"
+             ) -> list[str]:
     """Lines for the end of a run from the files that exist (none are required): the main table's
     rows (model, accuracy with CI, n), then for each claims file (one per target, each named) the
-    verdicts by evidence and where the details are."""
+    verdicts by evidence and where the details are. The paths are the rules' (Snakefile onsuccess)."""
     root = Path(root)
     lines = []
     if (root / table).is_file():

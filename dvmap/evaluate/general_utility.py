@@ -20,8 +20,6 @@ from dvmap.errors import DVMapError, SpecError
 from dvmap.stats import difference_ci
 
 LOCAL_PREFIX = "dvmap_"
-TASK_ROOT = "results/general_utility/tasks"
-RAW_ROOT = "results/general_utility/raw"
 BASE_RUN = "base"
 ROW_KEYS = ["pair", "task", "metric", "filter"]
 TABLE11_COLUMNS = [*ROW_KEYS, "n", "num_fewshot", "higher_is_better", "base", "base_stderr", "dvmap", "dvmap_stderr",
@@ -69,16 +67,6 @@ def check_general_utility(specs: Mapping[str, dict], paths: Mapping[str, str]) -
 
 def is_local_task(task: str) -> bool:
     return task.startswith(LOCAL_PREFIX)
-
-
-def local_task_files(name: str) -> dict[str, str]:
-    """Where the kit writes a local task: its lm-eval task YAML and its items (JSONL)."""
-    return {"yaml": f"{TASK_ROOT}/{name}/{name}.yaml", "data": f"{TASK_ROOT}/{name}/items.jsonl"}
-
-
-def raw_results_path(pair: str, run: str, task_set: str) -> str:
-    """lm-eval's results JSON of one model run (`base` or a trained folder's name) on one task set."""
-    return f"{RAW_ROOT}/{pair}/{run}/{task_set}.json"
 
 
 # ---- local tasks --------------------------------------------------------------------------------

@@ -2,13 +2,7 @@
 # `snakemake --lint` finds no functions mixed with rules).
 
 
-from dvmap.evaluate.general_utility import (
-    BASE_RUN,
-    is_local_task,
-    lm_eval_arguments,
-    local_task_files,
-    raw_results_path,
-)
+from dvmap.evaluate.general_utility import BASE_RUN, is_local_task, lm_eval_arguments
 
 GU = SPECS["general_utility"]
 
@@ -55,11 +49,11 @@ def _gu_local_tasks(wildcards):
 
 
 def get_gu_task_yamls(wildcards):
-    return [local_task_files(t)["yaml"] for t in _gu_local_tasks(wildcards)]
+    return expand(rules.general_utility_task.output.yaml, gu_task=_gu_local_tasks(wildcards))
 
 
 def get_gu_task_data(wildcards):
-    return [local_task_files(t)["data"] for t in _gu_local_tasks(wildcards)]
+    return expand(rules.general_utility_task.output.data, gu_task=_gu_local_tasks(wildcards))
 
 
 def get_gu_arguments(wildcards):
@@ -109,7 +103,9 @@ def get_gu_runs(wildcards=None):
                         "run": run,
                         "task_set": task_set,
                         "tasks": list(GU["task_sets"][task_set]["tasks"]),
-                        "path": raw_results_path(pair, run, task_set),
+                        "path": expand(
+                            rules.general_utility_eval.output[0], gu_pair=pair, gu_run=run, gu_task_set=task_set
+                        )[0],
                     }
                 )
     return runs
