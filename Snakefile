@@ -26,22 +26,22 @@ include: "rules/general_utility.smk"
 include: "rules/claims.smk"  # last: the targets' files (TARGET_FILES) come from every stage
 
 
-# Each target's files are listed once, in rules/inputs/claims.smk (TARGET_FILES), with the claims
-# judged on them.
+# Each target's files are listed once, in rules/inputs/claims.smk (TARGET_FILES), and so is the file
+# of the claims judged on them (claims_file).
 rule all:
     """The corpus with its audits, prompts and exports, the trained models, Table 2 and the benchmark
     tables, and the claims judged on them (results/claims.csv)."""
     default_target: True
     input:
         TARGET_FILES["all"],
-        rules.claims.output.table,
+        claims_file("all"),
 
 
 rule data:
     """The corpus, benchmarks, audits, prompts and exports only (no training), and the claims judged on them."""
     input:
         TARGET_FILES["data"],
-        expand(rules.target_claims.output.table, target="data"),
+        claims_file("data"),
 
 
 rule analyses:
@@ -50,7 +50,7 @@ rule analyses:
     predictor), and the claims judged on them."""
     input:
         TARGET_FILES["analyses"],
-        expand(rules.target_claims.output.table, target="analyses"),
+        claims_file("analyses"),
 
 
 rule paper:
@@ -59,7 +59,7 @@ rule paper:
     (specs/experiments.yaml), Table 11 (general utility), the analyses and the claims judged on them."""
     input:
         TARGET_FILES["paper"],
-        expand(rules.target_claims.output.table, target="paper"),
+        claims_file("paper"),
 
 
 onsuccess:
@@ -68,10 +68,7 @@ onsuccess:
     try:
         from dvmap.claims import headline
 
-        _lines = headline(
-            rules.table2.output[0],
-            [rules.claims.output.table, *expand(rules.target_claims.output.table, target=CLAIMS_TARGETS)],
-        )
+        _lines = headline(rules.table2.output[0], [claims_file(t) for t in TARGET_FILES])
     except Exception as error:
         _lines = [f"(no summary: {error})"]
     if _lines:

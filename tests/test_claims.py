@@ -392,15 +392,18 @@ def test_ablation_tables_show_the_paper_cells():
     assert cells["table10"]["dvmap"]["dataset"] == "cross_demographic"
 
 
+# one seed's score of one model, as dvmap.evaluate.metrics writes it
+ONE_SCORE = {"n": 10, **{m: 0.5 for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
+             **{f"{m}_ci": [0.4, 0.6] for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
+             "acc_lenient": 0.5, "n_parsed": 10, "parse_failure_rate": 0.0, "api_error_rate": 0.0}
+
+
 def test_registry_columns_are_the_writers_columns():
     from dvmap.analyses.attribute_importance import COLUMNS as IMPORTANCE
     from dvmap.evaluate.general_utility import ROW_KEYS, TABLE11_COLUMNS
     from dvmap.evaluate.tables import PAIRED_COLUMNS, aggregate_scores, score_row
 
-    score = aggregate_scores([{"n": 10, **{m: 0.5 for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
-                               **{f"{m}_ci": [0.4, 0.6] for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
-                               "acc_lenient": 0.5,
-                               "n_parsed": 10, "parse_failure_rate": 0.0, "api_error_rate": 0.0}])
+    score = aggregate_scores([ONE_SCORE])
     assert list(score_row("m", "k", score)) == OUTPUTS["results/table2.csv"]["columns"]
     assert OUTPUTS["results/tables/{dataset}_paired_tests.csv"]["columns"] == PAIRED_COLUMNS
     assert OUTPUTS["results/analysis/fig1c_attribute_importance.csv"]["columns"] == IMPORTANCE
@@ -422,10 +425,7 @@ def test_a_writer_whose_frame_strays_from_its_declared_columns_stops():
     from dvmap.evaluate.tables import SCALE_COLUMNS, scale_table
 
     assert OUTPUTS["results/tables/scale_{dataset}.csv"]["columns"] is SCALE_COLUMNS
-    score = {"n": 10, "n_seeds": 1, **{m: 0.5 for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
-             **{f"{m}_ci": [0.4, 0.6] for m in ("acc", "lc", "wd", "jsd", "lc_parsed")},
-             "acc_lenient": 0.5, "n_parsed": 10, "parse_failure_rate": 0.0, "api_error_rate": 0.0}
-    table = scale_table([("0.5M", {"name": "b"}, {"name": "d"})], {"b": [score], "d": [score]}, "cross_value")
+    table = scale_table([("0.5M", {"name": "b"}, {"name": "d"})], {"b": [ONE_SCORE], "d": [ONE_SCORE]}, "cross_value")
     assert list(table.columns) == SCALE_COLUMNS
     with pytest.raises(ContractError, match="scale: column acc: the writer's declared columns lack it"):
         written_columns(table.rename(columns={"acc": "accuracy"}), SCALE_COLUMNS, "scale")

@@ -11,18 +11,13 @@ CLAIMS = SPECS["claims"]
 # (every file of each job they name). The Snakefile's `all`, `data`, `analyses` and `paper` take
 # their inputs from here, and each judges the claims on its own files (rules/claims.smk), so what
 # a claims job reads is a function of the specs, never of the command line.
+_DATA, _EVAL = get_data_targets(), get_eval_targets()  # each stage's list computed once
+_ANALYSES = [*get_analysis_targets(), *get_model_analysis_targets()]
 TARGET_FILES = {
-    "all": [*get_data_targets(), *get_model_targets(), *get_eval_targets()],
-    "data": get_data_targets(),
-    "analyses": [*get_analysis_targets(), *get_model_analysis_targets()],
-    "paper": [
-        *get_data_targets(),
-        *get_eval_targets(),
-        *get_experiment_targets(),
-        *get_general_utility_targets(),
-        *get_analysis_targets(),
-        *get_model_analysis_targets(),
-    ],
+    "all": [*_DATA, *get_model_targets(), *_EVAL],
+    "data": _DATA,
+    "analyses": _ANALYSES,
+    "paper": [*_DATA, *_EVAL, *get_experiment_targets(), *get_general_utility_targets(), *_ANALYSES],
 }
 CLAIMS_TARGETS = [t for t in TARGET_FILES if t != "all"]  # `all`, the default, writes results/claims.csv
 BUILT = {target: {str(f) for f in files} for target, files in TARGET_FILES.items()}
@@ -34,7 +29,8 @@ def claims_target(wildcards):
 
 
 def claims_file(target):
-    """Where a target's claims are written (the rules' own outputs)."""
+    """Where a target's claims are written (the rules' own outputs; the Snakefile's targets and headline
+    take them from here)."""
     if target == "all":
         return str(rules.claims.output.table)
     return expand(rules.target_claims.output.table, target=target)[0]
